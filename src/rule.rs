@@ -280,7 +280,7 @@ mod tests {
         let c = |s: &str| canonical_ip(s.parse().unwrap()).to_string();
         assert_eq!(c("::ffff:93.184.216.34"), "93.184.216.34");
         assert_eq!(c("::1"), "::1");
-        assert_eq!(c("::5db8:d822"), "::93.184.216.34");
+        assert_eq!(c("::5db8:d822"), "::5db8:d822");
         assert_eq!(c("2001:db8::1"), "2001:db8::1");
         assert_eq!(c("10.0.0.1"), "10.0.0.1");
     }
