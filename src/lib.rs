@@ -4,10 +4,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod country;
+mod diagnostic;
+mod document;
+mod ip;
+mod json;
 pub mod reference;
 mod rule;
+mod validate;
+mod warnings;
 
+pub use diagnostic::{pointer_push, Code, Diagnostic, Location, Related, Severity};
+pub use document::{Document, InputForm, Limits};
+pub use json::Span;
 pub use rule::{
     canonical_ip, network_to_string, Action, CountryCode, Decision, InvalidCountryCode, Rule,
     RuleKind, RuleSet, Viewer, DEFAULT_ACTION, MAX_RULES,
 };
+pub use validate::{check, validate, Options, Validation, MAX_TOKEN_LIFETIME_SECS};

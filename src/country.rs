@@ -1,0 +1,356 @@
+//! ISO 3166-1 alpha-2 country codes: which are assigned, what common
+//! mistakes mean (SPEC §3).
+
+use crate::rule::CountryCode;
+
+/// The officially assigned ISO 3166-1 alpha-2 codes with their alpha-3
+/// codes (249 entries), plus `XK` (Kosovo, user-assigned but used by GeoIP
+/// providers; alpha-3 `XKX`).
+const ASSIGNED: &[(&str, &str)] = &[
+    ("AD", "AND"),
+    ("AE", "ARE"),
+    ("AF", "AFG"),
+    ("AG", "ATG"),
+    ("AI", "AIA"),
+    ("AL", "ALB"),
+    ("AM", "ARM"),
+    ("AO", "AGO"),
+    ("AQ", "ATA"),
+    ("AR", "ARG"),
+    ("AS", "ASM"),
+    ("AT", "AUT"),
+    ("AU", "AUS"),
+    ("AW", "ABW"),
+    ("AX", "ALA"),
+    ("AZ", "AZE"),
+    ("BA", "BIH"),
+    ("BB", "BRB"),
+    ("BD", "BGD"),
+    ("BE", "BEL"),
+    ("BF", "BFA"),
+    ("BG", "BGR"),
+    ("BH", "BHR"),
+    ("BI", "BDI"),
+    ("BJ", "BEN"),
+    ("BL", "BLM"),
+    ("BM", "BMU"),
+    ("BN", "BRN"),
+    ("BO", "BOL"),
+    ("BQ", "BES"),
+    ("BR", "BRA"),
+    ("BS", "BHS"),
+    ("BT", "BTN"),
+    ("BV", "BVT"),
+    ("BW", "BWA"),
+    ("BY", "BLR"),
+    ("BZ", "BLZ"),
+    ("CA", "CAN"),
+    ("CC", "CCK"),
+    ("CD", "COD"),
+    ("CF", "CAF"),
+    ("CG", "COG"),
+    ("CH", "CHE"),
+    ("CI", "CIV"),
+    ("CK", "COK"),
+    ("CL", "CHL"),
+    ("CM", "CMR"),
+    ("CN", "CHN"),
+    ("CO", "COL"),
+    ("CR", "CRI"),
+    ("CU", "CUB"),
+    ("CV", "CPV"),
+    ("CW", "CUW"),
+    ("CX", "CXR"),
+    ("CY", "CYP"),
+    ("CZ", "CZE"),
+    ("DE", "DEU"),
+    ("DJ", "DJI"),
+    ("DK", "DNK"),
+    ("DM", "DMA"),
+    ("DO", "DOM"),
+    ("DZ", "DZA"),
+    ("EC", "ECU"),
+    ("EE", "EST"),
+    ("EG", "EGY"),
+    ("EH", "ESH"),
+    ("ER", "ERI"),
+    ("ES", "ESP"),
+    ("ET", "ETH"),
+    ("FI", "FIN"),
+    ("FJ", "FJI"),
+    ("FK", "FLK"),
+    ("FM", "FSM"),
+    ("FO", "FRO"),
+    ("FR", "FRA"),
+    ("GA", "GAB"),
+    ("GB", "GBR"),
+    ("GD", "GRD"),
+    ("GE", "GEO"),
+    ("GF", "GUF"),
+    ("GG", "GGY"),
+    ("GH", "GHA"),
+    ("GI", "GIB"),
+    ("GL", "GRL"),
+    ("GM", "GMB"),
+    ("GN", "GIN"),
+    ("GP", "GLP"),
+    ("GQ", "GNQ"),
+    ("GR", "GRC"),
+    ("GS", "SGS"),
+    ("GT", "GTM"),
+    ("GU", "GUM"),
+    ("GW", "GNB"),
+    ("GY", "GUY"),
+    ("HK", "HKG"),
+    ("HM", "HMD"),
+    ("HN", "HND"),
+    ("HR", "HRV"),
+    ("HT", "HTI"),
+    ("HU", "HUN"),
+    ("ID", "IDN"),
+    ("IE", "IRL"),
+    ("IL", "ISR"),
+    ("IM", "IMN"),
+    ("IN", "IND"),
+    ("IO", "IOT"),
+    ("IQ", "IRQ"),
+    ("IR", "IRN"),
+    ("IS", "ISL"),
+    ("IT", "ITA"),
+    ("JE", "JEY"),
+    ("JM", "JAM"),
+    ("JO", "JOR"),
+    ("JP", "JPN"),
+    ("KE", "KEN"),
+    ("KG", "KGZ"),
+    ("KH", "KHM"),
+    ("KI", "KIR"),
+    ("KM", "COM"),
+    ("KN", "KNA"),
+    ("KP", "PRK"),
+    ("KR", "KOR"),
+    ("KW", "KWT"),
+    ("KY", "CYM"),
+    ("KZ", "KAZ"),
+    ("LA", "LAO"),
+    ("LB", "LBN"),
+    ("LC", "LCA"),
+    ("LI", "LIE"),
+    ("LK", "LKA"),
+    ("LR", "LBR"),
+    ("LS", "LSO"),
+    ("LT", "LTU"),
+    ("LU", "LUX"),
+    ("LV", "LVA"),
+    ("LY", "LBY"),
+    ("MA", "MAR"),
+    ("MC", "MCO"),
+    ("MD", "MDA"),
+    ("ME", "MNE"),
+    ("MF", "MAF"),
+    ("MG", "MDG"),
+    ("MH", "MHL"),
+    ("MK", "MKD"),
+    ("ML", "MLI"),
+    ("MM", "MMR"),
+    ("MN", "MNG"),
+    ("MO", "MAC"),
+    ("MP", "MNP"),
+    ("MQ", "MTQ"),
+    ("MR", "MRT"),
+    ("MS", "MSR"),
+    ("MT", "MLT"),
+    ("MU", "MUS"),
+    ("MV", "MDV"),
+    ("MW", "MWI"),
+    ("MX", "MEX"),
+    ("MY", "MYS"),
+    ("MZ", "MOZ"),
+    ("NA", "NAM"),
+    ("NC", "NCL"),
+    ("NE", "NER"),
+    ("NF", "NFK"),
+    ("NG", "NGA"),
+    ("NI", "NIC"),
+    ("NL", "NLD"),
+    ("NO", "NOR"),
+    ("NP", "NPL"),
+    ("NR", "NRU"),
+    ("NU", "NIU"),
+    ("NZ", "NZL"),
+    ("OM", "OMN"),
+    ("PA", "PAN"),
+    ("PE", "PER"),
+    ("PF", "PYF"),
+    ("PG", "PNG"),
+    ("PH", "PHL"),
+    ("PK", "PAK"),
+    ("PL", "POL"),
+    ("PM", "SPM"),
+    ("PN", "PCN"),
+    ("PR", "PRI"),
+    ("PS", "PSE"),
+    ("PT", "PRT"),
+    ("PW", "PLW"),
+    ("PY", "PRY"),
+    ("QA", "QAT"),
+    ("RE", "REU"),
+    ("RO", "ROU"),
+    ("RS", "SRB"),
+    ("RU", "RUS"),
+    ("RW", "RWA"),
+    ("SA", "SAU"),
+    ("SB", "SLB"),
+    ("SC", "SYC"),
+    ("SD", "SDN"),
+    ("SE", "SWE"),
+    ("SG", "SGP"),
+    ("SH", "SHN"),
+    ("SI", "SVN"),
+    ("SJ", "SJM"),
+    ("SK", "SVK"),
+    ("SL", "SLE"),
+    ("SM", "SMR"),
+    ("SN", "SEN"),
+    ("SO", "SOM"),
+    ("SR", "SUR"),
+    ("SS", "SSD"),
+    ("ST", "STP"),
+    ("SV", "SLV"),
+    ("SX", "SXM"),
+    ("SY", "SYR"),
+    ("SZ", "SWZ"),
+    ("TC", "TCA"),
+    ("TD", "TCD"),
+    ("TF", "ATF"),
+    ("TG", "TGO"),
+    ("TH", "THA"),
+    ("TJ", "TJK"),
+    ("TK", "TKL"),
+    ("TL", "TLS"),
+    ("TM", "TKM"),
+    ("TN", "TUN"),
+    ("TO", "TON"),
+    ("TR", "TUR"),
+    ("TT", "TTO"),
+    ("TV", "TUV"),
+    ("TW", "TWN"),
+    ("TZ", "TZA"),
+    ("UA", "UKR"),
+    ("UG", "UGA"),
+    ("UM", "UMI"),
+    ("US", "USA"),
+    ("UY", "URY"),
+    ("UZ", "UZB"),
+    ("VA", "VAT"),
+    ("VC", "VCT"),
+    ("VE", "VEN"),
+    ("VG", "VGB"),
+    ("VI", "VIR"),
+    ("VN", "VNM"),
+    ("VU", "VUT"),
+    ("WF", "WLF"),
+    ("WS", "WSM"),
+    ("XK", "XKX"),
+    ("YE", "YEM"),
+    ("YT", "MYT"),
+    ("ZA", "ZAF"),
+    ("ZM", "ZMB"),
+    ("ZW", "ZWE"),
+];
+
+/// Codes that appear in the wild but are not countries for GeoIP purposes
+/// (SPEC §3 warnings), with what they are.
+const PSEUDO: &[(&str, &str)] = &[
+    ("EU", "a GeoIP pseudo-code for the European Union as a whole, not a country"),
+    ("AP", "a legacy GeoIP pseudo-code for the Asia/Pacific region, not a country"),
+    ("XX", "Cloudflare's code for an unknown country"),
+    ("T1", "Cloudflare's code for Tor exit nodes, not a GeoIP country"),
+    ("A1", "a legacy GeoIP code for anonymous proxies, not a country"),
+    ("A2", "a legacy GeoIP code for satellite providers, not a country"),
+    ("O1", "a legacy GeoIP code for 'other country', not a country"),
+];
+
+/// Two-letter codes people use for a country whose ISO code is another one.
+const MISTAKES: &[(&str, &str)] = &[
+    ("UK", "GB"), // United Kingdom: ISO 3166-1 is GB
+    ("EL", "GR"), // Greece in EU usage
+];
+
+/// Whether `code` is an assigned ISO 3166-1 alpha-2 code (or `XK`).
+pub fn is_assigned(code: CountryCode) -> bool {
+    ASSIGNED.binary_search_by(|(a2, _)| a2.as_bytes().cmp(&code.as_bytes()[..])).is_ok()
+}
+
+/// What a pseudo-code (`EU`, `AP`, `XX`, `T1`, `A1`, `A2`, `O1`) is, or
+/// `None` for any other code.
+pub fn pseudo_code(code: &str) -> Option<&'static str> {
+    PSEUDO.iter().find(|(c, _)| *c == code).map(|(_, what)| *what)
+}
+
+/// The assigned code a user most likely meant by `written`: the upper-case
+/// form (`us` → `US`), a well-known mistake (`UK` → `GB`), or the alpha-2 of
+/// an alpha-3 code (`DEU` → `DE`, `usa` → `US`), or of a dotted form
+/// (`U.S.` → `US`). `None` when there is no clear candidate.
+pub fn suggestion(written: &str) -> Option<CountryCode> {
+    let upper: String =
+        written.trim().chars().filter(|c| *c != '.').collect::<String>().to_ascii_uppercase();
+    if let Some((_, to)) = MISTAKES.iter().find(|(from, _)| *from == upper) {
+        return CountryCode::new(to);
+    }
+    if upper.len() == 2 {
+        return CountryCode::new(&upper)
+            .filter(|c| is_assigned(*c) || pseudo_code(&upper).is_some());
+    }
+    if upper.len() == 3 {
+        return ASSIGNED
+            .iter()
+            .find(|(_, a3)| *a3 == upper)
+            .and_then(|(a2, _)| CountryCode::new(a2));
+    }
+    None
+}
+
+/// Number of assigned codes known (for tests and docs).
+pub fn assigned_count() -> usize {
+    ASSIGNED.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        assert!(ASSIGNED.windows(2).all(|w| w[0].0 < w[1].0), "alpha-2 table must be sorted");
+        let mut a3: Vec<_> = ASSIGNED.iter().map(|(_, a3)| *a3).collect();
+        a3.sort_unstable();
+        a3.dedup();
+        assert_eq!(a3.len(), ASSIGNED.len());
+        assert_eq!(assigned_count(), 250);
+    }
+
+    #[test]
+    fn assigned_codes() {
+        let c = |s| CountryCode::new(s).unwrap();
+        assert!(is_assigned(c("US")));
+        assert!(is_assigned(c("GB")));
+        assert!(is_assigned(c("XK")));
+        assert!(!is_assigned(c("UK")));
+        assert!(!is_assigned(c("EU")));
+        assert!(!is_assigned(c("ZZ")));
+    }
+
+    #[test]
+    fn suggestions() {
+        let s = |w| suggestion(w).map(|c| c.to_string());
+        assert_eq!(s("us").as_deref(), Some("US"));
+        assert_eq!(s("UK").as_deref(), Some("GB"));
+        assert_eq!(s("USA").as_deref(), Some("US"));
+        assert_eq!(s("DEU").as_deref(), Some("DE"));
+        assert_eq!(s("U.S.").as_deref(), Some("US"));
+        assert_eq!(s("gb").as_deref(), Some("GB"));
+        assert_eq!(s("QQ"), None);
+        assert_eq!(s("Germany"), None);
+    }
+}

@@ -1,0 +1,1294 @@
+//! Validation: every finding of SPEC §3 in one pass.
+//!
+//! [`validate`] is a pure function of the document and [`Options`] (the
+//! time included): it never reads the clock, never stops at the first
+//! problem and never panics. A document with any error has no
+//! [`Validation::rule_set`], so it is never compiled or simulated.
+
+use base64::Engine;
+use ipnet::IpNet;
+
+use crate::country;
+use crate::diagnostic::{pointer_push, Code, Diagnostic, Location, Related, Severity};
+use crate::document::{Document, InputForm, Limits};
+use crate::ip;
+use crate::json::{Member, Node, NodeKind, Span};
+use crate::rule::{network_to_string, Action, CountryCode, Rule, RuleKind, RuleSet, MAX_RULES};
+use crate::warnings;
+
+/// How long a token may live: `exp` at most 24 hours after the issue time
+/// (Cloudflare Stream, "Signing tokens": tokens expire within 24 hours).
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 60 * 60;
+
+/// An `exp`/`nbf` at or above this (year 5138 in seconds, 1973 in
+/// milliseconds) is read as milliseconds.
+const MILLISECONDS_THRESHOLD: i64 = 100_000_000_000;
+
+/// What validation needs besides the document.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// "Now" in Unix seconds, the issue time that `exp` is checked against
+    /// (SPEC §3). `None` skips the checks that need it (expired, over 24 h).
+    pub now: Option<i64>,
+    /// Size, depth and entry limits.
+    pub limits: Limits,
+}
+
+/// Where the parts of one valid rule are in the document, for findings
+/// that point into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RuleSource {
+    /// The rule object.
+    pub location: Location,
+    /// Its `ip` or `country` entries, in order.
+    pub entries: Vec<Location>,
+}
+
+/// The result of validating one document: all diagnostics in source order,
+/// and the typed rules when there is no error.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    document: Option<Document>,
+    diagnostics: Vec<Diagnostic>,
+    rule_set: Option<RuleSet>,
+    pub(crate) sources: Vec<RuleSource>,
+}
+
+impl Validation {
+    /// Whether there is no error (warnings allowed).
+    pub fn is_valid(&self) -> bool {
+        self.rule_set.is_some()
+    }
+
+    /// The typed rules: `Some` exactly when the document has no error.
+    pub fn rule_set(&self) -> Option<&RuleSet> {
+        self.rule_set.as_ref()
+    }
+
+    /// Every finding, errors and warnings, in source order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The number of errors.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+
+    /// The number of warnings.
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count()
+    }
+
+    /// The parsed document; `None` when the input could not be read as one
+    /// (size, encoding, JSON syntax).
+    pub fn document(&self) -> Option<&Document> {
+        self.document.as_ref()
+    }
+}
+
+/// Reads and validates `input` (any form of SPEC §1).
+///
+/// # Example
+///
+/// ```
+/// use accessrules::{check, Options};
+/// let v = check(br#"[{"type":"ip.geoip.country","country":["UK"],"action":"block"}]"#, &Options::default());
+/// assert!(!v.is_valid());
+/// assert_eq!(v.diagnostics()[0].code.as_str(), "country-unassigned");
+/// assert_eq!(v.diagnostics()[0].path(), "/0/country/0");
+/// assert_eq!(v.diagnostics()[0].help.as_deref(), Some("write \"GB\""));
+/// ```
+pub fn check(input: &[u8], options: &Options) -> Validation {
+    match Document::parse(input, &options.limits) {
+        Ok(doc) => validate(doc, options),
+        Err(d) => {
+            Validation { document: None, diagnostics: vec![*d], rule_set: None, sources: vec![] }
+        }
+    }
+}
+
+/// Validates a parsed document (SPEC §3): errors and warnings, all of them.
+pub fn validate(document: Document, options: &Options) -> Validation {
+    let mut cx = Cx { doc: &document, options, diags: Vec::new() };
+    let rules_node = cx.top_level();
+    let mut rules = Vec::new();
+    let mut sources = Vec::new();
+    if let Some((node, path)) = rules_node {
+        cx.rule_array(node, &path, &mut rules, &mut sources);
+    }
+    let has_error = cx.diags.iter().any(Diagnostic::is_error);
+    let rule_set = (!has_error).then(|| RuleSet::new(rules.into_iter().flatten().collect()));
+    let mut diagnostics = cx.diags;
+    if let Some(rule_set) = &rule_set {
+        diagnostics.extend(warnings::rule_warnings(rule_set, &sources));
+    }
+    diagnostics.sort_by_key(|d| (d.location.span.map_or(usize::MAX, |s| s.start), d.severity));
+    Validation { document: Some(document), diagnostics, rule_set, sources }
+}
+
+struct Cx<'a> {
+    doc: &'a Document,
+    options: &'a Options,
+    diags: Vec<Diagnostic>,
+}
+
+const TOP_FIELDS: &[&str] =
+    &["id", "pem", "exp", "nbf", "downloadable", "accessRules", "sub", "kid", "iat"];
+const RULE_FIELDS: &[&str] = &["type", "action", "ip", "country"];
+const RULE_TYPES: &[&str] = &["any", "ip.src", "ip.geoip.country"];
+
+/// Names people write for a known field; the value is the right name.
+const FIELD_SYNONYMS: &[(&str, &str)] = &[
+    ("countries", "country"),
+    ("country_code", "country"),
+    ("countrycode", "country"),
+    ("ips", "ip"),
+    ("ip_src", "ip"),
+    ("cidr", "ip"),
+    ("cidrs", "ip"),
+    ("addresses", "ip"),
+    ("networks", "ip"),
+    ("ranges", "ip"),
+    ("access_rules", "accessRules"),
+    ("accessrule", "accessRules"),
+    ("rules", "accessRules"),
+    ("expires", "exp"),
+    ("expiry", "exp"),
+    ("expiration", "exp"),
+    ("notbefore", "nbf"),
+    ("not_before", "nbf"),
+    ("actions", "action"),
+    ("types", "type"),
+    ("keyid", "id"),
+    ("key_id", "id"),
+];
+
+/// The known field `key` most likely stands for, if it is a misspelling,
+/// a wrong case or a synonym of one.
+fn misspelt_field(key: &str, known: &[&str]) -> Option<&'static str> {
+    let norm = |s: &str| {
+        s.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase()
+    };
+    let k = norm(key);
+    if let Some((_, to)) = FIELD_SYNONYMS.iter().find(|(from, _)| norm(from) == k) {
+        return known.iter().find(|f| *f == to).map(|_| *to).and_then(|to| static_field(to));
+    }
+    known
+        .iter()
+        .find(|f| norm(f) == k || (k.len() >= 4 && edit_distance(&norm(f), &k) <= 1))
+        .and_then(|f| static_field(f))
+}
+
+fn static_field(f: &str) -> Option<&'static str> {
+    TOP_FIELDS.iter().chain(RULE_FIELDS).find(|k| **k == f).copied()
+}
+
+/// Levenshtein distance, for short field names only.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn suggest_type(t: &str) -> Option<&'static str> {
+    let l = t.trim().to_ascii_lowercase();
+    if let Some(exact) = RULE_TYPES.iter().find(|k| **k == l) {
+        return Some(exact);
+    }
+    if l.contains("country") || l.contains("geo") {
+        Some("ip.geoip.country")
+    } else if l.contains("ip") || l.contains("cidr") || l.contains("src") {
+        Some("ip.src")
+    } else if ["all", "*", "everyone", "everything", "default"].contains(&l.as_str()) {
+        Some("any")
+    } else {
+        None
+    }
+}
+
+fn suggest_action(a: &str) -> Option<&'static str> {
+    match a.trim().to_ascii_lowercase().as_str() {
+        "allow" | "permit" | "accept" | "allowed" => Some("allow"),
+        "block" | "deny" | "reject" | "drop" | "blocked" | "denied" => Some("block"),
+        _ => None,
+    }
+}
+
+impl<'a> Cx<'a> {
+    fn is_jwt(&self) -> bool {
+        self.doc.form() == InputForm::Jwt
+    }
+
+    fn push(
+        &mut self,
+        code: Code,
+        path: &str,
+        span: Span,
+        message: String,
+        help: Option<String>,
+    ) -> &mut Diagnostic {
+        let location = self.doc.location(path.to_owned(), span);
+        self.diags.push(Diagnostic {
+            severity: code.default_severity(),
+            code,
+            location,
+            message,
+            help,
+            related: vec![],
+        });
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// Reports members of `obj` that are duplicates, misspellings or
+    /// unknown. Returns the known members by name (first occurrence) and
+    /// the known names that have a misspelt stand-in.
+    fn members<'n>(
+        &mut self,
+        members: &'n [Member],
+        path: &str,
+        known: &[&str],
+        owner: &str,
+    ) -> (Vec<(&'n str, &'n Member)>, Vec<&'static str>) {
+        let mut seen: Vec<(&str, &Member)> = Vec::new();
+        let mut misspelt = Vec::new();
+        for m in members {
+            let p = pointer_push(path, &m.key);
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == m.key) {
+                let first_loc = self.doc.location(pointer_push(path, &first.key), first.key_span);
+                let d = self.push(
+                    Code::DuplicateKey,
+                    &p,
+                    m.key_span,
+                    format!(
+                        "{owner} has the key {:?} twice; JSON readers keep only one of them",
+                        m.key
+                    ),
+                    Some("keep one".into()),
+                );
+                d.related.push(Related { location: first_loc, label: "first occurrence".into() });
+                continue;
+            }
+            if known.contains(&m.key.as_str()) {
+                seen.push((&m.key, m));
+            } else if let Some(right) = misspelt_field(&m.key, known) {
+                misspelt.push(right);
+                self.push(
+                    Code::MisspeltField,
+                    &p,
+                    m.key_span,
+                    format!("unknown field {:?} in {owner}; field names are case-sensitive", m.key),
+                    Some(format!("did you mean {right:?}?")),
+                );
+            } else {
+                self.push(
+                    Code::UnknownField,
+                    &p,
+                    m.key_span,
+                    format!("unknown field {:?} in {owner} takes no part in the rules", m.key),
+                    Some("remove it".into()),
+                );
+            }
+        }
+        (seen, misspelt)
+    }
+
+    fn wrong_type(&mut self, path: &str, node: &Node, what: &str, expected: &str) {
+        self.push(
+            Code::WrongType,
+            path,
+            node.span,
+            format!("{what} is {}; it must be {expected}", node.kind.type_name()),
+            None,
+        );
+    }
+
+    /// Checks the top level; returns the rule array and its pointer.
+    fn top_level(&mut self) -> Option<(&'a Node, String)> {
+        let doc: &'a Document = self.doc;
+        let root = &doc.root;
+        match &root.kind {
+            NodeKind::Array(_) => Some((root, String::new())),
+            NodeKind::Object(members) => {
+                let (fields, _) = self.members(members, "", TOP_FIELDS, "the token object");
+                let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, m)| &m.value);
+                for key in ["id", "pem", "sub", "kid"] {
+                    if let Some(v) = get(key) {
+                        if !matches!(v.kind, NodeKind::String(_)) {
+                            self.wrong_type(&format!("/{key}"), v, &format!("`{key}`"), "a string");
+                        }
+                    }
+                }
+                if let Some(v) = get("downloadable") {
+                    if !matches!(v.kind, NodeKind::Bool(_)) {
+                        self.wrong_type("/downloadable", v, "`downloadable`", "true or false");
+                    }
+                }
+                self.times(get("exp"), get("nbf"), get("iat"));
+                self.key_pair(get("id"), get("pem"));
+                match get("accessRules") {
+                    Some(v @ Node { kind: NodeKind::Array(_), .. }) => {
+                        Some((v, "/accessRules".to_owned()))
+                    }
+                    Some(v) => {
+                        self.wrong_type("/accessRules", v, "`accessRules`", "an array of rules");
+                        None
+                    }
+                    None => None,
+                }
+            }
+            _ => {
+                self.push(
+                    Code::TopLevelShape,
+                    "",
+                    root.span,
+                    format!(
+                        "the document is {}; it must be an array of rules, a token object or a JWT",
+                        root.kind.type_name()
+                    ),
+                    Some(
+                        r#"write [{"type": "any", "action": "block"}] or {"accessRules": [...]}"#
+                            .into(),
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn time_severity_fix(&mut self) {
+        if self.is_jwt() {
+            if let Some(d) = self.diags.last_mut() {
+                d.severity = Severity::Warning;
+            }
+        }
+    }
+
+    /// Reads `exp`/`nbf`/`iat`: an integer number of seconds.
+    fn time_value(&mut self, name: &str, node: &Node) -> Option<i64> {
+        let path = format!("/{name}");
+        let value = match &node.kind {
+            NodeKind::Number(raw) => match raw.parse::<i64>() {
+                Ok(v) => v,
+                Err(_) => {
+                    let whole =
+                        raw.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && f.abs() < 9e15);
+                    self.push(
+                        Code::TimeNotInteger,
+                        &path,
+                        node.span,
+                        format!("`{name}` is {raw}, not an integer number of seconds"),
+                        whole.map(|w| format!("write {}", w as i64)),
+                    );
+                    self.time_severity_fix();
+                    return whole.map(|w| w as i64);
+                }
+            },
+            NodeKind::String(s) => {
+                let parsed = s.trim().parse::<i64>().ok();
+                self.push(
+                    Code::TimeNotInteger,
+                    &path,
+                    node.span,
+                    format!("`{name}` is the string {s:?}; the service wants an integer"),
+                    parsed.map(|v| format!("write {v} without quotes")),
+                );
+                self.time_severity_fix();
+                parsed?
+            }
+            _ => {
+                self.wrong_type(&path, node, &format!("`{name}`"), "an integer (Unix seconds)");
+                return None;
+            }
+        };
+        if value >= MILLISECONDS_THRESHOLD {
+            self.push(
+                Code::TimeMilliseconds,
+                &path,
+                node.span,
+                format!("`{name}` {value} looks like milliseconds; it must be Unix seconds"),
+                Some(format!("write {}", value / 1000)),
+            );
+            self.time_severity_fix();
+            return None;
+        }
+        Some(value)
+    }
+
+    fn times(&mut self, exp: Option<&Node>, nbf: Option<&Node>, iat: Option<&Node>) {
+        let exp_v = exp.and_then(|n| self.time_value("exp", n));
+        let nbf_v = nbf.and_then(|n| self.time_value("nbf", n));
+        let iat_v = iat.and_then(|n| self.time_value("iat", n));
+        let (Some(exp_node), Some(exp_v)) = (exp, exp_v) else { return };
+        if let Some(nbf_v) = nbf_v {
+            if exp_v <= nbf_v {
+                self.push(
+                    Code::ExpNotAfterNbf,
+                    "/exp",
+                    exp_node.span,
+                    format!("`exp` {exp_v} is not after `nbf` {nbf_v}: the token is never valid"),
+                    None,
+                );
+                self.time_severity_fix();
+            }
+        }
+        let Some(now) = self.options.now else { return };
+        // An existing token (JWT) was issued at `iat` or `nbf`; a request
+        // is issued now.
+        let issued = if self.is_jwt() { iat_v.or(nbf_v).unwrap_or(now) } else { now };
+        if exp_v <= now {
+            self.push(
+                Code::Expired,
+                "/exp",
+                exp_node.span,
+                format!("`exp` {exp_v} is {} before now ({now})", duration(now - exp_v)),
+                (!self.is_jwt()).then(|| format!("write a time after now, e.g. {}", now + 3600)),
+            );
+            self.time_severity_fix();
+        } else if exp_v - issued > MAX_TOKEN_LIFETIME_SECS {
+            self.push(
+                Code::ExpTooFar,
+                "/exp",
+                exp_node.span,
+                format!(
+                    "`exp` {exp_v} is {} after the issue time {issued}; tokens live at most 24 hours",
+                    duration(exp_v - issued)
+                ),
+                (!self.is_jwt()).then(|| format!("write at most {}", issued + MAX_TOKEN_LIFETIME_SECS)),
+            );
+            self.time_severity_fix();
+        }
+    }
+
+    fn key_pair(&mut self, id: Option<&Node>, pem: Option<&Node>) {
+        let root_span = Span::new(self.doc.root.span.start, self.doc.root.span.start + 1);
+        match (id, pem) {
+            (Some(_), None) => {
+                self.push(
+                    Code::KeyPairing,
+                    "",
+                    root_span,
+                    "`id` is given without `pem`: a signing key needs both".into(),
+                    Some("add the key's `pem`, or remove `id`".into()),
+                );
+            }
+            (None, Some(_)) => {
+                self.push(
+                    Code::KeyPairing,
+                    "",
+                    root_span,
+                    "`pem` is given without `id`: a signing key needs both".into(),
+                    Some("add the key's `id`, or remove `pem`".into()),
+                );
+            }
+            _ => {}
+        }
+        if let Some(node @ Node { kind: NodeKind::String(pem), .. }) = pem {
+            if let Err((message, help)) = check_pem(pem) {
+                self.push(Code::InvalidPem, "/pem", node.span, message, help);
+            }
+        }
+    }
+
+    fn rule_array(
+        &mut self,
+        node: &Node,
+        path: &str,
+        rules: &mut Vec<Option<Rule>>,
+        sources: &mut Vec<RuleSource>,
+    ) {
+        let NodeKind::Array(items) = &node.kind else { return };
+        if items.len() > MAX_RULES {
+            self.push(
+                Code::TooManyRules,
+                path,
+                node.span,
+                format!("{} rules; the service accepts at most {MAX_RULES}", items.len()),
+                Some("merge rules of the same type and action".into()),
+            );
+        }
+        for (i, item) in items.iter().enumerate() {
+            let rule_path = pointer_push(path, &i.to_string());
+            let (rule, source) = self.rule(item, &rule_path, i);
+            rules.push(rule);
+            sources.push(source);
+        }
+    }
+
+    fn rule(&mut self, node: &Node, path: &str, index: usize) -> (Option<Rule>, RuleSource) {
+        let mut source =
+            RuleSource { location: self.doc.location(path.to_owned(), node.span), entries: vec![] };
+        let NodeKind::Object(members) = &node.kind else {
+            self.wrong_type(
+                path,
+                node,
+                &format!("rule {index}"),
+                "an object {\"type\": ..., \"action\": ...}",
+            );
+            return (None, source);
+        };
+        let owner = format!("rule {index}");
+        let (fields, misspelt) = self.members(members, path, RULE_FIELDS, &owner);
+        let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, m)| &m.value);
+
+        let kind_name = match get("type") {
+            None if misspelt.contains(&"type") => None,
+            None => {
+                self.push(
+                    Code::MissingType,
+                    path,
+                    node.span,
+                    format!("rule {index} has no `type`"),
+                    Some(r#"add "type": "any", "ip.src" or "ip.geoip.country""#.into()),
+                );
+                None
+            }
+            Some(Node { kind: NodeKind::String(t), span }) => {
+                if RULE_TYPES.contains(&t.as_str()) {
+                    Some(t.as_str())
+                } else {
+                    let help = match suggest_type(t) {
+                        Some(s) => format!("did you mean {s:?}? Values are case-sensitive"),
+                        None => "use \"any\", \"ip.src\" or \"ip.geoip.country\"".into(),
+                    };
+                    self.push(
+                        Code::UnknownType,
+                        &pointer_push(path, "type"),
+                        *span,
+                        format!("unknown rule type {t:?}"),
+                        Some(help),
+                    );
+                    None
+                }
+            }
+            Some(v) => {
+                self.wrong_type(&pointer_push(path, "type"), v, "`type`", "a string");
+                None
+            }
+        };
+        let action = match get("action") {
+            None if misspelt.contains(&"action") => None,
+            None => {
+                self.push(
+                    Code::MissingAction,
+                    path,
+                    node.span,
+                    format!("rule {index} has no `action`"),
+                    Some(r#"add "action": "allow" or "action": "block""#.into()),
+                );
+                None
+            }
+            Some(Node { kind: NodeKind::String(a), span }) => match a.as_str() {
+                "allow" => Some(Action::Allow),
+                "block" => Some(Action::Block),
+                _ => {
+                    let help = match suggest_action(a) {
+                        Some(s) => format!("did you mean {s:?}? Values are case-sensitive"),
+                        None => "use \"allow\" or \"block\"".into(),
+                    };
+                    self.push(
+                        Code::UnknownAction,
+                        &pointer_push(path, "action"),
+                        *span,
+                        format!("unknown action {a:?}"),
+                        Some(help),
+                    );
+                    None
+                }
+            },
+            Some(v) => {
+                self.wrong_type(&pointer_push(path, "action"), v, "`action`", "a string");
+                None
+            }
+        };
+
+        // Lists are checked when they can take part: for their own type,
+        // or when the type is unknown (so every error shows in one pass).
+        let ip_node = get("ip");
+        let country_node = get("country");
+        let mut networks = None;
+        let mut countries = None;
+        let ip_counts = matches!(kind_name, None | Some("ip.src"));
+        let country_counts = matches!(kind_name, None | Some("ip.geoip.country"));
+        if let Some(n) = ip_node {
+            if ip_counts {
+                networks = self.ip_list(n, &pointer_push(path, "ip"), &mut source);
+            } else {
+                self.ignored(n, path, "ip", kind_name.unwrap_or_default());
+            }
+        }
+        if let Some(n) = country_node {
+            if country_counts {
+                countries = self.country_list(n, &pointer_push(path, "country"), &mut source);
+            } else {
+                self.ignored(n, path, "country", kind_name.unwrap_or_default());
+            }
+        }
+        let kind = match kind_name {
+            Some("any") => Some(RuleKind::Any),
+            Some("ip.src") => {
+                if ip_node.is_none() && !misspelt.contains(&"ip") {
+                    self.push(
+                        Code::MissingIp,
+                        path,
+                        node.span,
+                        format!("rule {index} is `ip.src` but has no `ip` list"),
+                        Some(r#"add "ip": ["203.0.113.0/24", ...]"#.into()),
+                    );
+                }
+                networks.map(RuleKind::IpSrc)
+            }
+            Some("ip.geoip.country") => {
+                if country_node.is_none() && !misspelt.contains(&"country") {
+                    self.push(
+                        Code::MissingCountry,
+                        path,
+                        node.span,
+                        format!("rule {index} is `ip.geoip.country` but has no `country` list"),
+                        Some(r#"add "country": ["US", ...]"#.into()),
+                    );
+                }
+                countries.map(RuleKind::Country)
+            }
+            _ => None,
+        };
+        match (kind, action) {
+            (Some(kind), Some(action)) => (Some(Rule { kind, action }), source),
+            _ => (None, source),
+        }
+    }
+
+    fn ignored(&mut self, node: &Node, rule_path: &str, field: &str, type_name: &str) {
+        self.push(
+            Code::IgnoredField,
+            &pointer_push(rule_path, field),
+            node.span,
+            format!("`{field}` takes no part in a rule of type {type_name:?}"),
+            Some(format!("remove `{field}`, or change the type")),
+        );
+    }
+
+    /// The string entries of a list field, or `None` after reporting why not.
+    fn string_list<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        field: &str,
+    ) -> Option<Vec<(&'n str, Span)>> {
+        let NodeKind::Array(items) = &node.kind else {
+            let help = match &node.kind {
+                NodeKind::String(s) => Some(format!("write [{s:?}]")),
+                _ => None,
+            };
+            self.push(
+                Code::WrongType,
+                path,
+                node.span,
+                format!("`{field}` is {}; it must be an array of strings", node.kind.type_name()),
+                help,
+            );
+            return None;
+        };
+        let (code, example) = if field == "ip" {
+            (Code::MissingIp, "203.0.113.0/24")
+        } else {
+            (Code::MissingCountry, "US")
+        };
+        if items.is_empty() {
+            self.push(
+                code,
+                path,
+                node.span,
+                format!("`{field}` is empty, so the rule can match nobody"),
+                Some(format!("list at least one entry, e.g. [{example:?}]")),
+            );
+            return None;
+        }
+        let max = self.options.limits.max_entries_per_rule;
+        if items.len() > max {
+            self.push(
+                Code::TooManyEntries,
+                path,
+                node.span,
+                format!("`{field}` has {} entries, over the limit of {max}", items.len()),
+                Some("split the list or raise the limit".into()),
+            );
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (j, item) in items.iter().enumerate() {
+            match &item.kind {
+                NodeKind::String(s) => out.push((s.as_str(), item.span)),
+                _ => {
+                    ok = false;
+                    let p = pointer_push(path, &j.to_string());
+                    self.push(
+                        Code::WrongType,
+                        &p,
+                        item.span,
+                        format!(
+                            "`{field}` entry {j} is {}; it must be a string",
+                            item.kind.type_name()
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// The span of `part` (a byte range inside the string value) when the
+    /// string is written without escapes; the whole value otherwise.
+    fn sub_span(&self, value: &str, span: Span, part: Option<(usize, usize)>) -> Span {
+        match part {
+            Some((a, b)) if span.end - span.start == value.len() + 2 && b > a => {
+                Span::new(span.start + 1 + a, span.start + 1 + b)
+            }
+            _ => span,
+        }
+    }
+
+    fn ip_list(&mut self, node: &Node, path: &str, source: &mut RuleSource) -> Option<Vec<IpNet>> {
+        let entries = self.string_list(node, path, "ip")?;
+        let mut nets = Vec::with_capacity(entries.len());
+        let mut ok = true;
+        for (j, (s, span)) in entries.iter().enumerate() {
+            let p = pointer_push(path, &j.to_string());
+            source.entries.push(self.doc.location(p.clone(), *span));
+            match ip::parse_entry(s) {
+                Ok(net) => {
+                    self.entry_warnings(&net, s, &p, *span);
+                    nets.push(net);
+                }
+                Err(e) => {
+                    ok = false;
+                    let sub = self.sub_span(s, *span, e.part);
+                    self.push(e.code, &p, sub, e.message, e.help);
+                }
+            }
+        }
+        self.duplicate_networks(&nets, source);
+        ok.then_some(nets)
+    }
+
+    fn entry_warnings(&mut self, net: &IpNet, written: &str, path: &str, span: Span) {
+        if net.prefix_len() == 0 {
+            let other = if net.addr().is_ipv4() { "::/0" } else { "0.0.0.0/0" };
+            self.push(
+                Code::ZeroPrefix,
+                path,
+                span,
+                format!("{written:?} matches every {} viewer", family(net)),
+                Some(format!(
+                    "use a rule of type \"any\" to match everyone; {written:?} does not cover {other}"
+                )),
+            );
+        } else if *net != net.trunc() {
+            self.push(
+                Code::HostBitsSet,
+                path,
+                span,
+                format!("{written:?} has host bits set; it means the network {}", net.trunc()),
+                Some(format!("write {:?}", net.trunc().to_string())),
+            );
+        }
+        if let IpNet::V6(v6) = net {
+            if let Some(v4) = v6.addr().to_ipv4_mapped() {
+                let v4_text = if v6.prefix_len() >= 96 {
+                    network_to_string(&IpNet::new(v4.into(), v6.prefix_len() - 96).unwrap_or(*net))
+                } else {
+                    v4.to_string()
+                };
+                self.push(
+                    Code::Ipv4MappedEntry,
+                    path,
+                    span,
+                    format!(
+                        "{written:?} is an IPv4-mapped IPv6 entry; viewers arrive as IPv4, so it never matches"
+                    ),
+                    Some(format!("write {v4_text:?}")),
+                );
+                return;
+            }
+        }
+        if let Some(what) = ip::non_routable(net) {
+            self.push(
+                Code::NonRoutableEntry,
+                path,
+                span,
+                format!("{written:?} is {what}; no viewer at the edge has such an address"),
+                Some("use the public addresses your viewers have".into()),
+            );
+        }
+    }
+
+    /// Duplicate and nested entries within one rule's `ip` list.
+    fn duplicate_networks(&mut self, nets: &[IpNet], source: &RuleSource) {
+        if nets.len() < 2 {
+            return;
+        }
+        let key = |n: &IpNet| match n {
+            IpNet::V4(v4) => {
+                (0u8, u128::from(u32::from(v4.network())), u128::from(u32::from(v4.broadcast())))
+            }
+            IpNet::V6(v6) => (1u8, u128::from(v6.network()), u128::from(v6.broadcast())),
+        };
+        let mut order: Vec<usize> = (0..nets.len()).collect();
+        order.sort_by_key(|&i| {
+            let (f, lo, hi) = key(&nets[i]);
+            (f, lo, std::cmp::Reverse(hi), i)
+        });
+        let mut redundant: Vec<(usize, usize)> = Vec::new(); // (entry, covering entry)
+        let mut cover: Option<usize> = None;
+        for &i in &order {
+            let (f, _, hi) = key(&nets[i]);
+            match cover {
+                Some(c) if key(&nets[c]).0 == f && key(&nets[c]).2 >= hi => redundant.push((i, c)),
+                _ => cover = Some(i),
+            }
+        }
+        if redundant.is_empty() {
+            return;
+        }
+        redundant.sort_unstable();
+        let dropped: Vec<usize> = redundant.iter().map(|(i, _)| *i).collect();
+        let merged: Vec<String> = (0..nets.len())
+            .filter(|i| !dropped.contains(i))
+            .map(|i| format!("{:?}", network_to_string(&nets[i].trunc())))
+            .collect();
+        let help = if merged.len() <= 16 {
+            format!("write [{}]", merged.join(", "))
+        } else {
+            "remove the repeated entries".into()
+        };
+        for (i, c) in redundant {
+            let (code, message) = if key(&nets[i]) == key(&nets[c]) {
+                (Code::DuplicateEntry, format!("{} repeats entry {c} of the same rule", nets[i]))
+            } else {
+                (
+                    Code::NestedEntry,
+                    format!("{} lies inside entry {c} ({}) of the same rule", nets[i], nets[c]),
+                )
+            };
+            let loc = source.entries[i].clone();
+            let related =
+                Related { location: source.entries[c].clone(), label: "covering entry".into() };
+            self.diags.push(Diagnostic {
+                severity: code.default_severity(),
+                code,
+                location: loc,
+                message,
+                help: Some(help.clone()),
+                related: vec![related],
+            });
+        }
+    }
+
+    fn country_list(
+        &mut self,
+        node: &Node,
+        path: &str,
+        source: &mut RuleSource,
+    ) -> Option<Vec<CountryCode>> {
+        let entries = self.string_list(node, path, "country")?;
+        let mut codes: Vec<CountryCode> = Vec::with_capacity(entries.len());
+        let mut ok = true;
+        let mut first_at: std::collections::HashMap<CountryCode, usize> = Default::default();
+        for (j, (s, span)) in entries.iter().enumerate() {
+            let p = pointer_push(path, &j.to_string());
+            source.entries.push(self.doc.location(p.clone(), *span));
+            let help = country::suggestion(s).map(|c| format!("write \"{c}\""));
+            match CountryCode::new(s) {
+                Some(code) if country::is_assigned(code) => {
+                    if let Some(&first) = first_at.get(&code) {
+                        let rel = Related {
+                            location: source.entries[first].clone(),
+                            label: "first entry".into(),
+                        };
+                        let d = self.push(
+                            Code::DuplicateEntry,
+                            &p,
+                            *span,
+                            format!("{s:?} repeats entry {first} of the same rule"),
+                            Some("remove the repeated entry".into()),
+                        );
+                        d.related.push(rel);
+                    } else {
+                        first_at.insert(code, j);
+                    }
+                    codes.push(code);
+                }
+                Some(code) if country::pseudo_code(s).is_some() => {
+                    let what = country::pseudo_code(s).unwrap_or_default();
+                    self.push(
+                        Code::PseudoCountry,
+                        &p,
+                        *span,
+                        format!("{s:?} is {what}; no GeoIP lookup gives it, so it never matches"),
+                        Some("list the ISO 3166-1 codes of the countries meant".into()),
+                    );
+                    codes.push(code);
+                }
+                Some(_) => {
+                    ok = false;
+                    self.push(
+                        Code::CountryUnassigned,
+                        &p,
+                        *span,
+                        format!("{s:?} is not an assigned ISO 3166-1 alpha-2 country code"),
+                        help,
+                    );
+                }
+                None if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    ok = false;
+                    self.push(
+                        Code::CountryCase,
+                        &p,
+                        *span,
+                        format!(
+                            "{s:?} is not upper case; country codes are two upper-case letters"
+                        ),
+                        help,
+                    );
+                }
+                None => {
+                    ok = false;
+                    self.push(
+                        Code::InvalidCountry,
+                        &p,
+                        *span,
+                        format!("{s:?} is not a two-letter ISO 3166-1 alpha-2 country code"),
+                        help,
+                    );
+                }
+            }
+        }
+        ok.then_some(codes)
+    }
+}
+
+fn family(net: &IpNet) -> &'static str {
+    if net.addr().is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+fn duration(secs: i64) -> String {
+    let secs = secs.unsigned_abs();
+    if secs < 120 {
+        format!("{secs} s")
+    } else if secs < 7200 {
+        format!("{} min", secs / 60)
+    } else if secs < 172_800 {
+        format!("{} h", secs / 3600)
+    } else {
+        format!("{} days", secs / 86_400)
+    }
+}
+
+/// Checks that `pem` is base64 of a PEM RSA private key (PKCS#1
+/// `RSA PRIVATE KEY`, or PKCS#8 `PRIVATE KEY` holding the rsaEncryption
+/// algorithm), as the Stream signing-key API returns it.
+fn check_pem(pem: &str) -> Result<(), (String, Option<String>)> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if pem.trim_start().starts_with("-----BEGIN") {
+        return Err((
+            "`pem` is a PEM text; the service wants it base64-encoded".into(),
+            Some("write the output of `base64 -w0 key.pem`".into()),
+        ));
+    }
+    let compact: String = pem.chars().filter(|c| !c.is_whitespace()).collect();
+    let decoded = b64.decode(compact.as_bytes()).map_err(|e| {
+        (
+            format!("`pem` is not base64 ({e})"),
+            Some("write the output of `base64 -w0 key.pem`".into()),
+        )
+    })?;
+    let text = String::from_utf8(decoded)
+        .map_err(|_| ("`pem` decodes to binary data, not a PEM text".to_owned(), None))?;
+    let label = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-----BEGIN ").and_then(|r| r.strip_suffix("-----")))
+        .ok_or_else(|| {
+            ("`pem` decodes to text without a -----BEGIN ...----- line".to_owned(), None)
+        })?
+        .to_owned();
+    if label != "RSA PRIVATE KEY" && label != "PRIVATE KEY" {
+        return Err((format!("`pem` holds a {label}, not an RSA private key"), None));
+    }
+    let body: String = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    if !text.contains(&format!("-----END {label}-----")) {
+        return Err((format!("`pem` has no -----END {label}----- line"), None));
+    }
+    let der = b64
+        .decode(body.as_bytes())
+        .map_err(|e| (format!("the PEM body in `pem` is not base64 ({e})"), None))?;
+    const RSA_ENCRYPTION_OID: &[u8] =
+        &[0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
+    let is_rsa = match label.as_str() {
+        "RSA PRIVATE KEY" => der.first() == Some(&0x30),
+        _ => der.windows(RSA_ENCRYPTION_OID.len()).any(|w| w == RSA_ENCRYPTION_OID),
+    };
+    if !is_rsa {
+        return Err(("the key in `pem` is not an RSA private key".into(), None));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(s: &str) -> Validation {
+        check(s.as_bytes(), &Options { now: Some(1_767_225_600), ..Options::default() })
+    }
+
+    fn codes(s: &str) -> Vec<(String, String)> {
+        run(s)
+            .diagnostics()
+            .iter()
+            .map(|d| (d.code.as_str().to_owned(), d.path().to_owned()))
+            .collect()
+    }
+
+    fn has(s: &str, code: &str, path: &str) -> bool {
+        let c = codes(s);
+        let found = c.iter().any(|(cc, p)| cc == code && p == path);
+        assert!(found, "expected {code} at {path:?} in {c:?}");
+        found
+    }
+
+    #[test]
+    fn valid_documents() {
+        let v = run(
+            r#"[{"type":"ip.src","ip":["93.184.216.0/24"],"action":"allow"},{"type":"any","action":"block"}]"#,
+        );
+        assert!(v.is_valid(), "{:?}", v.diagnostics());
+        assert_eq!(v.rule_set().unwrap().rules.len(), 2);
+    }
+
+    #[test]
+    fn bad_ip_refuses_whole_document() {
+        let v =
+            run(r#"[{"type":"ip.src","ip":["198.51.100.0/24","87.116.349.35"],"action":"block"}]"#);
+        assert!(!v.is_valid());
+        assert!(v.rule_set().is_none());
+        has(
+            r#"[{"type":"ip.src","ip":["198.51.100.0/24","87.116.349.35"],"action":"block"}]"#,
+            "invalid-ip",
+            "/0/ip/1",
+        );
+    }
+
+    #[test]
+    fn field_names_are_case_sensitive() {
+        let doc = r#"{"AccessRules":[{"Type":"ip.src","Action":"block","Ip":["203.0.113.0/24"]}]}"#;
+        has(doc, "misspelt-field", "/AccessRules");
+        let v = run(doc);
+        assert!(!v.is_valid());
+        let body =
+            r#"{"accessRules":[{"Type":"ip.src","action":"block","ips":["203.0.113.0/24"]}]}"#;
+        has(body, "misspelt-field", "/accessRules/0/Type");
+        has(body, "misspelt-field", "/accessRules/0/ips");
+        assert!(
+            !codes(body).iter().any(|(c, _)| c == "missing-type"),
+            "no second error for the same field"
+        );
+    }
+
+    #[test]
+    fn rule_errors() {
+        has(r#"[{"action":"block"}]"#, "missing-type", "/0");
+        has(r#"[{"type":"any"}]"#, "missing-action", "/0");
+        has(
+            r#"[{"type":"ip.geoip.Country","country":["US"],"action":"block"}]"#,
+            "unknown-type",
+            "/0/type",
+        );
+        has(r#"[{"type":"any","action":"Allow"}]"#, "unknown-action", "/0/action");
+        has(r#"[{"type":"ip.src","action":"block"}]"#, "missing-ip", "/0");
+        has(r#"[{"type":"ip.src","ip":[],"action":"block"}]"#, "missing-ip", "/0/ip");
+        has(r#"[{"type":"ip.geoip.country","action":"block"}]"#, "missing-country", "/0");
+        has(
+            r#"[{"type":"ip.geoip.country","country":[],"action":"block"}]"#,
+            "missing-country",
+            "/0/country",
+        );
+        has(r#"[{"type":"ip.src","ip":"1.2.3.4","action":"block"}]"#, "wrong-type", "/0/ip");
+        has(r#"[{"type":"ip.src","ip":[7],"action":"block"}]"#, "wrong-type", "/0/ip/0");
+        has(r#"[{"type":1,"action":"block"}]"#, "wrong-type", "/0/type");
+        has(r#"["any"]"#, "wrong-type", "/0");
+        has(r#""any""#, "top-level-shape", "");
+        has(r#"{"accessRules":{}}"#, "wrong-type", "/accessRules");
+        has(r#"[{"type":"any","action":"allow","action":"block"}]"#, "duplicate-key", "/0/action");
+        let six = format!("[{}]", vec![r#"{"type":"any","action":"block"}"#; 6].join(","));
+        has(&six, "too-many-rules", "");
+    }
+
+    #[test]
+    fn unknown_type_is_never_any() {
+        let v = run(r#"[{"type":"everything","action":"block"}]"#);
+        assert!(!v.is_valid());
+        let d = &v.diagnostics()[0];
+        assert_eq!(d.code, Code::UnknownType);
+        assert_eq!(d.help.as_deref(), Some("did you mean \"any\"? Values are case-sensitive"));
+    }
+
+    #[test]
+    fn country_errors() {
+        let doc = r#"[{"type":"ip.geoip.country","country":["UK","gb","USA","DEU","U.S.","XK"],"action":"block"}]"#;
+        let v = run(doc);
+        let got: Vec<(&str, &str, Option<&str>)> = v
+            .diagnostics()
+            .iter()
+            .map(|d| (d.code.as_str(), d.path(), d.help.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("country-unassigned", "/0/country/0", Some("write \"GB\"")),
+                ("country-case", "/0/country/1", Some("write \"GB\"")),
+                ("invalid-country", "/0/country/2", Some("write \"US\"")),
+                ("invalid-country", "/0/country/3", Some("write \"DE\"")),
+                ("invalid-country", "/0/country/4", Some("write \"US\"")),
+            ]
+        );
+    }
+
+    #[test]
+    fn token_errors() {
+        has(r#"{"exp": 1767229200000, "accessRules": []}"#, "time-milliseconds", "/exp");
+        let v = run(r#"{"exp": 1767229200000, "accessRules": []}"#);
+        assert_eq!(v.diagnostics()[0].help.as_deref(), Some("write 1767229200"));
+        has(r#"{"exp": "1767229200"}"#, "time-not-integer", "/exp");
+        assert_eq!(
+            run(r#"{"exp": "1767229200"}"#).diagnostics()[0].help.as_deref(),
+            Some("write 1767229200 without quotes")
+        );
+        has(r#"{"exp": 1767229200.5}"#, "time-not-integer", "/exp");
+        has(r#"{"exp": true}"#, "wrong-type", "/exp");
+        has(r#"{"exp": 1767400000}"#, "exp-too-far", "/exp");
+        has(r#"{"exp": 1767220000}"#, "expired", "/exp");
+        has(r#"{"exp": 1767229200, "nbf": 1767229200}"#, "exp-not-after-nbf", "/exp");
+        has(r#"{"id": "k"}"#, "key-pairing", "");
+        has(r#"{"pem": "x"}"#, "key-pairing", "");
+        has(r#"{"id": "k", "pem": "not base64!"}"#, "invalid-pem", "/pem");
+        has(r#"{"downloadable": "yes"}"#, "wrong-type", "/downloadable");
+        assert!(run(r#"{"exp": 1767229200, "nbf": 1767225600, "accessRules": []}"#).is_valid());
+    }
+
+    #[test]
+    fn pem_shapes() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        // PKCS#1 body: a SEQUENCE.
+        let pkcs1 = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+            b64("0\u{1}")
+        );
+        assert!(check_pem(&b64(&pkcs1)).is_ok());
+        let public = "-----BEGIN PUBLIC KEY-----\nMA==\n-----END PUBLIC KEY-----\n";
+        assert!(check_pem(&b64(public)).unwrap_err().0.contains("PUBLIC KEY"));
+        assert!(check_pem(&pkcs1).unwrap_err().1.unwrap().contains("base64"));
+        let ec8 = "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n";
+        assert!(check_pem(&b64(ec8)).is_err());
+    }
+
+    #[test]
+    fn jwt_time_findings_are_warnings() {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256","kid":"k"}"#),
+            b64(
+                r#"{"sub":"v","kid":"k","exp":"1767000000","accessRules":[{"type":"any","action":"block"}]}"#
+            )
+        );
+        let v = run(&jwt);
+        assert!(v.is_valid(), "{:?}", v.diagnostics());
+        assert!(v
+            .diagnostics()
+            .iter()
+            .any(|d| d.code == Code::TimeNotInteger && d.severity == Severity::Warning));
+        assert!(v
+            .diagnostics()
+            .iter()
+            .any(|d| d.code == Code::Expired && d.severity == Severity::Warning));
+    }
+
+    #[test]
+    fn positions_point_at_values() {
+        let doc = "[\n  {\"type\": \"ip.src\",\n   \"ip\": [\"198.51.100.0/24\", \"87.116.349.35\"],\n   \"action\": \"block\"}\n]";
+        let v = run(doc);
+        let d = v.diagnostics().iter().find(|d| d.code == Code::InvalidIp).unwrap();
+        // Underlines the bad octet: `349` in line 3.
+        assert_eq!((d.location.line, d.location.column), (Some(3), Some(38)));
+        let span = d.location.span.unwrap();
+        assert_eq!(&doc[span.start..span.end], "349");
+    }
+
+    #[test]
+    fn entry_warnings() {
+        has(
+            r#"[{"type":"ip.src","ip":["93.184.216.34/24"],"action":"block"}]"#,
+            "host-bits-set",
+            "/0/ip/0",
+        );
+        has(
+            r#"[{"type":"ip.src","ip":["::ffff:93.184.216.34"],"action":"block"}]"#,
+            "ipv4-mapped-entry",
+            "/0/ip/0",
+        );
+        has(
+            r#"[{"type":"ip.src","ip":["10.0.0.0/8"],"action":"block"}]"#,
+            "non-routable-entry",
+            "/0/ip/0",
+        );
+        has(r#"[{"type":"ip.src","ip":["0.0.0.0/0"],"action":"block"}]"#, "zero-prefix", "/0/ip/0");
+        has(
+            r#"[{"type":"ip.src","ip":["8.0.0.0/8","8.8.0.0/16"],"action":"block"}]"#,
+            "nested-entry",
+            "/0/ip/1",
+        );
+        has(
+            r#"[{"type":"ip.src","ip":["8.8.8.8","8.8.8.8/32"],"action":"block"}]"#,
+            "duplicate-entry",
+            "/0/ip/1",
+        );
+        has(
+            r#"[{"type":"ip.geoip.country","country":["EU"],"action":"block"}]"#,
+            "pseudo-country",
+            "/0/country/0",
+        );
+        has(
+            r#"[{"type":"ip.geoip.country","country":["US","US"],"action":"block"}]"#,
+            "duplicate-entry",
+            "/0/country/1",
+        );
+        has(r#"[{"type":"any","ip":["8.8.8.8"],"action":"block"}]"#, "ignored-field", "/0/ip");
+        has(r#"[{"type":"any","action":"block","note":"x"}]"#, "unknown-field", "/0/note");
+    }
+
+    #[test]
+    fn edit_distance_basics() {
+        assert_eq!(edit_distance("country", "contry"), 1);
+        assert_eq!(misspelt_field("contry", RULE_FIELDS), Some("country"));
+        assert_eq!(misspelt_field("note", RULE_FIELDS), None);
+    }
+}

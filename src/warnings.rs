@@ -1,0 +1,129 @@
+//! Rule-level warnings of SPEC §3, computed on a valid rule set.
+
+use ipnet::IpNet;
+
+use crate::diagnostic::{Code, Diagnostic, Related};
+use crate::rule::{network_to_string, Action, RuleKind, RuleSet};
+use crate::validate::RuleSource;
+
+fn warning(code: Code, source: &RuleSource, message: String, help: Option<String>) -> Diagnostic {
+    Diagnostic {
+        severity: code.default_severity(),
+        code,
+        location: source.location.clone(),
+        message,
+        help,
+        related: vec![],
+    }
+}
+
+fn related(sources: &[RuleSource], rules: &[usize], label: &str) -> Vec<Related> {
+    rules
+        .iter()
+        .map(|&j| Related {
+            location: sources[j].location.clone(),
+            label: format!("{label} (rule {j})"),
+        })
+        .collect()
+}
+
+/// The warnings that need the whole rule set (never deciding, redundant,
+/// never blocks, blocks everyone, trailing allow, single-family and
+/// single-host allow-lists). `sources[i]` locates rule `i`.
+pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagnostic> {
+    let rules = &rule_set.rules;
+    let mut out = Vec::new();
+    if rules.is_empty() {
+        return out;
+    }
+    let last = rules.len() - 1;
+    let trailing_allow =
+        matches!(rules[last].kind, RuleKind::Any) && rules[last].action == Action::Allow;
+    if trailing_allow && last > 0 {
+        out.push(warning(
+            Code::TrailingAllowAny,
+            &sources[last],
+            format!(
+                "rule {last} is `any`/`allow`, which is what happens anyway when no rule matches"
+            ),
+            Some(format!("remove rule {last}")),
+        ));
+    }
+    if !rules.iter().any(|r| r.action == Action::Block) {
+        out.push(warning(
+            Code::NeverBlocks,
+            &sources[0],
+            "no rule blocks, and viewers no rule matches are allowed: these rules restrict nobody"
+                .into(),
+            Some(
+                r#"append {"type": "any", "action": "block"} to allow only the viewers listed"#
+                    .into(),
+            ),
+        ));
+    }
+    out.extend(allow_list_warnings(rule_set, sources));
+    out
+}
+
+/// Single-family allow-lists and single-host allow entries followed by a
+/// block (SPEC §3).
+fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagnostic> {
+    let rules = &rule_set.rules;
+    let mut out = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let RuleKind::IpSrc(nets) = &rule.kind else { continue };
+        if rule.action != Action::Allow {
+            continue;
+        }
+        let Some(block) = (i + 1..rules.len()).find(|&j| rules[j].action == Action::Block) else {
+            continue;
+        };
+        let blocks_all = (i + 1..rules.len())
+            .find(|&j| matches!(rules[j].kind, RuleKind::Any) && rules[j].action == Action::Block);
+        let has_v4 = nets.iter().any(|n| matches!(n, IpNet::V4(_)));
+        let has_v6 = nets.iter().any(|n| matches!(n, IpNet::V6(_)));
+        // Only the first allow rule of a family-only list speaks for the
+        // list; other allow rules may name the other family.
+        let other_allowed = rules[..i].iter().chain(&rules[i + 1..]).any(|r| {
+            r.action == Action::Allow
+                && matches!(&r.kind, RuleKind::IpSrc(n) if n.iter().any(|n| matches!(n, IpNet::V4(_)) != has_v4))
+        });
+        if let (Some(b), false, true) = (blocks_all, has_v4 && has_v6, !other_allowed) {
+            let (named, other) = if has_v4 { ("IPv4", "IPv6") } else { ("IPv6", "IPv4") };
+            let mut d = warning(
+                Code::SingleFamilyAllowList,
+                &sources[i],
+                format!("rule {i} allows {named} networks only and rule {b} blocks the rest: every {other} viewer is blocked"),
+                Some(format!("add the {other} networks of the same viewers to rule {i}")),
+            );
+            d.related = related(sources, &[b], "blocks the other family");
+            out.push(d);
+        }
+        for (j, net) in nets.iter().enumerate() {
+            if net.prefix_len() != net.max_prefix_len() {
+                continue;
+            }
+            let wider = match net {
+                IpNet::V4(_) => IpNet::new(net.addr(), 24),
+                IpNet::V6(_) => IpNet::new(net.addr(), 64),
+            }
+            .map(|n| n.trunc())
+            .unwrap_or(*net);
+            let mut d = warning(
+                Code::SingleHostAllow,
+                &sources[i],
+                format!(
+                    "{} is a single host in allow rule {i}, and rule {block} blocks: the service re-checks during playback, so a viewer whose address changes is cut off",
+                    network_to_string(net)
+                ),
+                Some(format!("allow the viewer's network, e.g. {:?}", wider.to_string())),
+            );
+            if let Some(loc) = sources[i].entries.get(j) {
+                d.location = loc.clone();
+            }
+            d.related = related(sources, &[block], "blocks");
+            out.push(d);
+        }
+    }
+    out
+}
