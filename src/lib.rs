@@ -9,6 +9,7 @@ mod diagnostic;
 mod document;
 mod ip;
 mod json;
+mod matcher;
 pub mod reference;
 mod rule;
 mod validate;
@@ -17,6 +18,7 @@ mod warnings;
 pub use diagnostic::{pointer_push, Code, Diagnostic, Location, Related, Severity};
 pub use document::{Document, InputForm, Limits};
 pub use json::Span;
+pub use matcher::{Matcher, TooManyRules, MAX_COMPILED_RULES};
 pub use rule::{
     canonical_ip, network_to_string, Action, CountryCode, Decision, InvalidCountryCode, Rule,
     RuleKind, RuleSet, Viewer, DEFAULT_ACTION, MAX_RULES,
