@@ -1,0 +1,261 @@
+//! Command-line front end: arguments, reading inputs, exit statuses.
+//!
+//! Exit statuses (SPEC §4): 0 success; 1 the rules are invalid (or, with
+//! `--deny-warnings`, have warnings); 2 usage, I/O or GeoIP errors. A
+//! broken pipe on output is a quiet success.
+
+mod explain;
+mod render;
+mod simulate;
+mod stream;
+
+use std::io::{self, IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use accessrules::geo::GeoDatabase;
+use accessrules::{check, Limits, Options, Validation};
+use anyhow::{anyhow, Context};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "accessrules",
+    version,
+    about = "Validate, explain and simulate the accessRules of Cloudflare Stream signed-URL tokens",
+    after_help = "RULES is a file or - for standard input: a rule array, a token request body, a token payload or a JWT.\nExit status: 0 ok, 1 invalid rules, 2 usage, I/O or GeoIP error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Report every error and warning in a rule document.
+    Validate(ValidateArgs),
+    /// Decide for one viewer (--ip) or for every viewer of a log (--input).
+    Simulate(SimulateArgs),
+    /// Show every rule, whether it matches a viewer and why, and the decision.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug)]
+struct RulesArgs {
+    /// Rule document: a file path, or - for standard input.
+    #[arg(value_name = "RULES")]
+    rules: String,
+    /// "Now" for the token time checks, in Unix seconds (default: the clock).
+    #[arg(long, value_name = "UNIX_SECONDS", allow_negative_numbers = true)]
+    now: Option<i64>,
+    /// Largest rule document accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_document_bytes)]
+    max_bytes: usize,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    #[command(flatten)]
+    rules: RulesArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    format: DiagnosticFormat,
+    /// Fail (exit 1) when there are warnings.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum DiagnosticFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct GeoArgs {
+    /// MaxMind-format country database (default: the embedded geo-whois-asn-country).
+    #[arg(long, value_name = "MMDB", env = "ACCESSRULES_GEOIP")]
+    geoip: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("viewer").required(true).args(["ip", "input"]))]
+struct SimulateArgs {
+    #[command(flatten)]
+    rules: RulesArgs,
+    /// The viewer's address (IPv4, IPv6, or IPv4-mapped IPv6).
+    #[arg(long, value_name = "IP")]
+    ip: Option<String>,
+    /// The viewer's country (ISO 3166-1 alpha-2, any case); skips GeoIP.
+    #[arg(long, value_name = "CC", requires = "ip")]
+    country: Option<String>,
+    /// Viewers, one per line: `IP`, `IP,CC` or an ndjson object; - for standard input.
+    #[arg(long, value_name = "FILE", conflicts_with = "ip")]
+    input: Option<String>,
+    #[command(flatten)]
+    geo: GeoArgs,
+    /// Output format (`json` with --input writes ndjson).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Human,
+    Json,
+    Ndjson,
+    Tsv,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    #[command(flatten)]
+    rules: RulesArgs,
+    /// The viewer's address.
+    #[arg(long, value_name = "IP")]
+    ip: String,
+    /// The viewer's country (ISO 3166-1 alpha-2, any case); skips GeoIP.
+    #[arg(long, value_name = "CC")]
+    country: Option<String>,
+    #[command(flatten)]
+    geo: GeoArgs,
+}
+
+/// How a command ended, beyond success.
+enum Failure {
+    /// Exit 1: the rules are invalid (diagnostics already printed).
+    Invalid,
+    /// Exit 2: usage, I/O or GeoIP error, with the message to print.
+    Error(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::Error(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Error(e.into())
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+pub fn main() -> ExitCode {
+    let command = Cli::command().long_version(long_version());
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let outcome = match cli.command {
+        Command::Validate(args) => validate(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Explain(args) => explain::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid) => ExitCode::from(1),
+        Err(Failure::Error(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(Failure::Error(e)) => {
+            eprintln!("accessrules: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// `--version` with the embedded database's type and build date (SPEC §5).
+fn long_version() -> String {
+    let geo = match GeoDatabase::embedded() {
+        Ok(db) => format!("embedded GeoIP database: {}", render::describe_database(&db)),
+        Err(e) => format!("embedded GeoIP database: unusable: {e}"),
+    };
+    format!("{}\n{geo}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Reads the rule document: a path or `-`, at most `max` bytes (one more
+/// is read so that an oversized document is refused, never read whole).
+fn read_rules(args: &RulesArgs) -> anyhow::Result<(String, Vec<u8>)> {
+    let limit = args.max_bytes as u64 + 1;
+    let mut bytes = Vec::new();
+    if args.rules == "-" {
+        io::stdin().lock().take(limit).read_to_end(&mut bytes).context("cannot read the rules from standard input")?;
+        Ok(("<stdin>".into(), bytes))
+    } else {
+        let file = std::fs::File::open(&args.rules).with_context(|| format!("cannot open rules file {}", args.rules))?;
+        file.take(limit).read_to_end(&mut bytes).with_context(|| format!("cannot read rules file {}", args.rules))?;
+        Ok((args.rules.clone(), bytes))
+    }
+}
+
+fn options(args: &RulesArgs) -> Options {
+    let now = args.now.or_else(|| {
+        SystemTime::now().duration_since(UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_secs()).ok())
+    });
+    Options { now, limits: Limits { max_document_bytes: args.max_bytes, ..Limits::default() } }
+}
+
+/// Colour on a terminal only, and never with `NO_COLOR` set (SPEC §4).
+fn use_colour(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn validate(args: ValidateArgs) -> Outcome {
+    let (name, bytes) = read_rules(&args.rules)?;
+    let validation = check(&bytes, &options(&args.rules));
+    let mut out = io::stdout().lock();
+    match args.format {
+        DiagnosticFormat::Json => render::write_json(&mut out, &validation)?,
+        DiagnosticFormat::Human => {
+            let colour = use_colour(io::stdout().is_terminal());
+            render::write_human(&mut out, &validation, &name, colour)?;
+        }
+    }
+    if !validation.is_valid() || (args.deny_warnings && validation.warning_count() > 0) {
+        return Err(Failure::Invalid);
+    }
+    Ok(())
+}
+
+/// Validates the rules for `simulate`/`explain`: diagnostics of an invalid
+/// document go to standard error and the command exits 1.
+fn valid_rules(args: &RulesArgs) -> Result<Validation, Failure> {
+    let (name, bytes) = read_rules(args)?;
+    let validation = check(&bytes, &options(args));
+    if !validation.is_valid() {
+        let colour = use_colour(io::stderr().is_terminal());
+        render::write_human(&mut io::stderr().lock(), &validation, &name, colour)?;
+        return Err(Failure::Invalid);
+    }
+    Ok(validation)
+}
+
+fn open_geo(args: &GeoArgs) -> anyhow::Result<GeoDatabase> {
+    match &args.geoip {
+        Some(path) => GeoDatabase::open(path).map_err(|e| anyhow!(e)),
+        None => GeoDatabase::embedded().map_err(|e| anyhow!(e)),
+    }
+}
+
+/// A viewer's address as given on the command line.
+fn parse_viewer_ip(text: &str) -> anyhow::Result<std::net::IpAddr> {
+    text.trim().parse().map_err(|_| anyhow!("invalid viewer address {text:?}: expected an IPv4 or IPv6 address"))
+}
+
+/// A viewer's country as given on the command line (any case, SPEC §4).
+fn parse_viewer_country(text: &str) -> anyhow::Result<accessrules::CountryCode> {
+    accessrules::CountryCode::new_case_insensitive(text.trim())
+        .ok_or_else(|| anyhow!("invalid country {text:?}: expected an ISO 3166-1 alpha-2 code such as US"))
+}

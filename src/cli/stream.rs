@@ -1,0 +1,377 @@
+//! `simulate --input`: viewers streamed from a file or standard input.
+//!
+//! The input is read in chunks of [`CHUNK`] bytes; each chunk's complete
+//! lines are split at line boundaries between the cores, evaluated in
+//! parallel into per-part output buffers, and written in input order. No
+//! line allocates unless it is ndjson or bad. A line longer than
+//! [`MAX_LINE`] bytes is reported and skipped without being buffered.
+
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::net::IpAddr;
+
+use accessrules::geo::GeoDatabase;
+use accessrules::{Action, CountryCode, Matcher, RuleKind, RuleSet};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::simulate::{evaluate, write_outcome};
+use super::{Failure, OutputFormat, Outcome};
+
+/// Bytes read per chunk.
+const CHUNK: usize = 4 << 20;
+/// Longest viewer line accepted, in bytes (an address, a country and an
+/// ndjson wrapper fit in far less).
+pub const MAX_LINE: usize = 4096;
+/// Bad lines reported one by one; the rest are only counted.
+const MAX_REPORTED_BAD_LINES: u64 = 1000;
+
+/// Counts for the end summary.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub viewers: u64,
+    pub allowed: u64,
+    pub blocked: u64,
+    /// Hits per rule; the last slot counts viewers no rule matched.
+    pub hits: Vec<u64>,
+    pub bad_lines: u64,
+}
+
+impl Stats {
+    fn new(rules: usize) -> Stats {
+        Stats { hits: vec![0; rules + 1], ..Stats::default() }
+    }
+
+    fn add(&mut self, other: &Stats) {
+        self.viewers += other.viewers;
+        self.allowed += other.allowed;
+        self.blocked += other.blocked;
+        self.bad_lines += other.bad_lines;
+        for (a, b) in self.hits.iter_mut().zip(&other.hits) {
+            *a += b;
+        }
+    }
+}
+
+/// A viewer line read: `None` for blank and comment lines.
+pub type ParsedLine = Option<(IpAddr, Option<CountryCode>)>;
+
+#[derive(serde::Deserialize)]
+struct NdjsonViewer {
+    ip: String,
+    #[serde(default)]
+    country: Option<String>,
+}
+
+fn country_from_bytes(b: &[u8]) -> Option<CountryCode> {
+    match b {
+        [x, y] if x.is_ascii_alphabetic() && y.is_ascii_alphabetic() => {
+            let up = [x.to_ascii_uppercase(), y.to_ascii_uppercase()];
+            CountryCode::new(std::str::from_utf8(&up).ok()?)
+        }
+        _ => None,
+    }
+}
+
+fn shown(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(64)]).into_owned();
+    if b.len() > 64 {
+        format!("{s}…")
+    } else {
+        s
+    }
+}
+
+/// Reads one viewer line: `IP`, `IP,CC` or `{"ip": ..., "country": ...}`;
+/// blank lines and `#` comments give `Ok(None)`.
+///
+/// # Errors
+///
+/// A message naming the bad value.
+pub fn parse_line(line: &[u8]) -> Result<ParsedLine, String> {
+    let line = line.trim_ascii();
+    if line.is_empty() || line[0] == b'#' {
+        return Ok(None);
+    }
+    if line[0] == b'{' {
+        let v: NdjsonViewer =
+            serde_json::from_slice(line).map_err(|e| format!("invalid ndjson viewer {:?}: {e}", shown(line)))?;
+        let ip = v.ip.trim().parse().map_err(|_| format!("invalid viewer address {:?}", shown(v.ip.as_bytes())))?;
+        let country = match v.country.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Some(country_from_bytes(c.as_bytes()).ok_or_else(|| format!("invalid country {c:?}"))?),
+        };
+        return Ok(Some((ip, country)));
+    }
+    let (ip_part, cc_part) = match line.iter().position(|&b| b == b',') {
+        Some(i) => (line[..i].trim_ascii(), Some(line[i + 1..].trim_ascii())),
+        None => (line, None),
+    };
+    let ip = std::str::from_utf8(ip_part)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("invalid viewer address {:?}", shown(ip_part)))?;
+    let country = match cc_part {
+        None | Some([]) => None,
+        Some(cc) => Some(country_from_bytes(cc).ok_or_else(|| format!("invalid country {:?}", shown(cc)))?),
+    };
+    Ok(Some((ip, country)))
+}
+
+/// The output and counts of one part of a chunk.
+struct PartResult {
+    out: Vec<u8>,
+    stats: Stats,
+    lines: u64,
+    /// (line index within the part, message)
+    bad: Vec<(u64, String)>,
+}
+
+fn process_part(part: &[u8], matcher: &Matcher, geo: &GeoDatabase, format: OutputFormat, rules: usize) -> PartResult {
+    let mut r = PartResult { out: Vec::with_capacity(part.len() * 2), stats: Stats::new(rules), lines: 0, bad: vec![] };
+    let mut rest = part;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        match parse_line(line) {
+            Ok(None) => {}
+            Ok(Some((ip, given))) => {
+                let o = evaluate(matcher, geo, ip, given);
+                let s = &mut r.stats;
+                s.viewers += 1;
+                match o.decision.action {
+                    Action::Allow => s.allowed += 1,
+                    Action::Block => s.blocked += 1,
+                }
+                s.hits[o.decision.rule.unwrap_or(rules)] += 1;
+                write_outcome(&mut r.out, &o, format);
+            }
+            Err(message) => {
+                r.stats.bad_lines += 1;
+                r.bad.push((r.lines, message));
+            }
+        }
+        r.lines += 1;
+    }
+    r
+}
+
+/// Splits `region` into about `n` parts at line boundaries.
+fn split_lines(region: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut parts = Vec::with_capacity(n);
+    let mut start = 0;
+    for k in 1..n {
+        let target = (region.len() * k / n).max(start);
+        if target >= region.len() {
+            break;
+        }
+        let cut = match memchr::memchr(b'\n', &region[target..]) {
+            Some(i) => target + i + 1,
+            None => region.len(),
+        };
+        if cut > start {
+            parts.push(&region[start..cut]);
+            start = cut;
+        }
+    }
+    if start < region.len() {
+        parts.push(&region[start..]);
+    }
+    parts
+}
+
+struct Run<'a> {
+    matcher: &'a Matcher,
+    geo: &'a GeoDatabase,
+    format: OutputFormat,
+    rules: usize,
+    threads: usize,
+    stats: Stats,
+    /// Number of the next line to be read (1-based).
+    line_no: u64,
+    err: io::Stderr,
+}
+
+impl Run<'_> {
+    fn bad_line(&mut self, line: u64, message: &str) {
+        if self.stats.bad_lines < MAX_REPORTED_BAD_LINES {
+            let _ = writeln!(self.err, "accessrules: line {line}: {message}; skipped");
+        }
+        self.stats.bad_lines += 1;
+    }
+
+    /// Evaluates complete lines and writes their results in order.
+    fn region(&mut self, region: &[u8], out: &mut impl Write) -> io::Result<()> {
+        let parts = if region.len() < 64 * 1024 || self.threads == 1 {
+            vec![region]
+        } else {
+            split_lines(region, self.threads)
+        };
+        let (matcher, geo, format, rules) = (self.matcher, self.geo, self.format, self.rules);
+        let results: Vec<PartResult> = if parts.len() == 1 {
+            vec![process_part(parts[0], matcher, geo, format, rules)]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = parts
+                    .iter()
+                    .map(|p| s.spawn(move || process_part(p, matcher, geo, format, rules)))
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("viewer worker panicked")).collect()
+            })
+        };
+        for r in results {
+            out.write_all(&r.out)?;
+            let bad_before = r.stats.bad_lines;
+            let mut stats = r.stats;
+            stats.bad_lines = 0;
+            self.stats.add(&stats);
+            for (idx, msg) in &r.bad {
+                self.bad_line(self.line_no + idx, msg);
+            }
+            debug_assert_eq!(bad_before, r.bad.len() as u64);
+            self.line_no += r.lines;
+        }
+        Ok(())
+    }
+}
+
+fn progress_bar(len: Option<u64>) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read ({bytes_per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar
+}
+
+/// Runs `simulate --input`.
+pub fn run(matcher: &Matcher, rules: &RuleSet, geo: &GeoDatabase, input: &str, format: OutputFormat) -> Outcome {
+    let (mut reader, len): (Box<dyn Read>, Option<u64>) = if input == "-" {
+        (Box::new(io::stdin().lock()), None)
+    } else {
+        let file = std::fs::File::open(input)
+            .map_err(|e| Failure::Error(anyhow::anyhow!("cannot open viewer input {input}: {e}")))?;
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), len)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let mut run = Run {
+        matcher,
+        geo,
+        format,
+        rules: rules.rules.len(),
+        threads,
+        stats: Stats::new(rules.rules.len()),
+        line_no: 1,
+        err: io::stderr(),
+    };
+    let progress = progress_bar(len);
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + MAX_LINE);
+    // Inside an overlong line that started at this line number.
+    let mut skipping: Option<u64> = None;
+    loop {
+        let want = CHUNK.saturating_sub(buf.len()).max(1);
+        let before = buf.len();
+        let n = (&mut reader)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| Failure::Error(anyhow::anyhow!("cannot read viewer input {input}: {e}")))?;
+        let eof = n < want;
+        progress.inc((buf.len() - before) as u64);
+        if let Some(start) = skipping {
+            match memchr::memchr(b'\n', &buf) {
+                Some(i) => {
+                    buf.drain(..=i);
+                    skipping = None;
+                    run.bad_line(start, &format!("line longer than {MAX_LINE} bytes"));
+                    run.line_no = start + 1;
+                }
+                None => {
+                    buf.clear();
+                    if eof {
+                        run.bad_line(start, &format!("line longer than {MAX_LINE} bytes"));
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        let complete = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+        };
+        run.region(&buf[..complete], &mut out).map_err(|e| Failure::Error(e.into()))?;
+        buf.drain(..complete);
+        if buf.len() > MAX_LINE {
+            skipping = Some(run.line_no);
+            buf.clear();
+        }
+        if eof && buf.is_empty() && skipping.is_none() {
+            break;
+        }
+    }
+    out.flush().map_err(|e| Failure::Error(e.into()))?;
+    progress.finish_and_clear();
+    print_summary(&run.stats, rules);
+    Ok(())
+}
+
+fn print_summary(s: &Stats, rules: &RuleSet) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "accessrules: {} viewers: {} allowed, {} blocked; {} bad lines",
+        s.viewers, s.allowed, s.blocked, s.bad_lines
+    );
+    for (i, rule) in rules.rules.iter().enumerate() {
+        let what = match &rule.kind {
+            RuleKind::Any => "any".to_owned(),
+            RuleKind::IpSrc(n) => format!("ip.src, {} entries", n.len()),
+            RuleKind::Country(c) => format!("ip.geoip.country, {} entries", c.len()),
+        };
+        let _ = writeln!(err, "  rule {i} ({what}, {}): {} viewers", rule.action, s.hits[i]);
+    }
+    let _ = writeln!(err, "  no rule matched (default {}): {} viewers", accessrules::DEFAULT_ACTION, s.hits[rules.rules.len()]);
+    if s.bad_lines > MAX_REPORTED_BAD_LINES {
+        let _ = writeln!(err, "  (only the first {MAX_REPORTED_BAD_LINES} bad lines were reported one by one)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_viewer_lines() {
+        let p = |s: &str| parse_line(s.as_bytes());
+        assert_eq!(p("").unwrap(), None);
+        assert_eq!(p("  # comment").unwrap(), None);
+        assert_eq!(p("8.8.8.8\r").unwrap(), Some(("8.8.8.8".parse().unwrap(), None)));
+        assert_eq!(p("8.8.8.8, us").unwrap(), Some(("8.8.8.8".parse().unwrap(), CountryCode::new("US"))));
+        assert_eq!(p(r#"{"ip":"::1","country":"de"}"#).unwrap(), Some(("::1".parse().unwrap(), CountryCode::new("DE"))));
+        assert!(p("8.8.8").is_err());
+        assert!(p("8.8.8.8,USA").is_err());
+        assert!(p("fe80::1%eth0").is_err());
+        assert!(p("{\"ip\": 5}").is_err());
+    }
+
+    #[test]
+    fn splits_at_line_boundaries() {
+        let text = b"a\nbb\nccc\ndddd\n";
+        let parts = split_lines(text, 3);
+        assert_eq!(parts.concat(), text.to_vec());
+        assert!(parts.iter().all(|p| p.ends_with(b"\n")));
+    }
+}
