@@ -6,6 +6,7 @@
 
 pub mod reference;
 mod rule;
+pub mod space;
 
 pub use rule::{
     canonical_ip, network_to_string, Action, CountryCode, Decision, InvalidCountryCode, Rule,
