@@ -34,6 +34,12 @@
 //! ([`equivalent`], [`differences`]) builds one space over both lists, so
 //! their lengths must add up to at most 128. Documents have at most
 //! [`crate::MAX_RULES`] (5).
+//!
+//! Cost: building a [`RuleSpace`] for a 5-rule document of 50 entries takes
+//! a few microseconds, and each analysis is a pass over a few dozen atoms.
+//! The free functions ([`never_decides`], [`redundant`], ...) build a
+//! fresh space on every call. A caller that asks several questions about one
+//! rule set (the validator) should build one [`RuleSpace`] and query it.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
