@@ -7,16 +7,19 @@
 pub mod country;
 mod diagnostic;
 mod document;
+mod explain;
 mod ip;
 mod json;
 mod matcher;
 pub mod reference;
 mod rule;
+pub mod space;
 mod validate;
 mod warnings;
 
 pub use diagnostic::{pointer_push, Code, Diagnostic, Location, Related, Severity};
 pub use document::{Document, InputForm, Limits};
+pub use explain::{explain, Explanation, Reason, Step};
 pub use json::Span;
 pub use matcher::{Matcher, TooManyRules, MAX_COMPILED_RULES};
 pub use rule::{

@@ -1,0 +1,1639 @@
+//! Exact set reasoning over the viewer space (SPEC §2 semantics, §3 warnings).
+//!
+//! The *viewer space* is every pair (address, country) a viewer can present
+//! (SPEC §2): the address is any IPv4 address or any IPv6 address **except**
+//! the IPv4-mapped block `::ffff:0:0/96` (a viewer written that way *is* the
+//! IPv4 address, see [`crate::canonical_ip`]), and the country is one of the
+//! 676 two-letter codes `AA`..`ZZ` or *unknown*.
+//!
+//! Building blocks:
+//!
+//! * [`IntervalSet`]: a set of integers as canonical inclusive ranges, for
+//!   `u32` (IPv4) and `u128` (IPv6) address lines (and small integer types
+//!   for tests). Every operation is a linear merge over the ranges; nothing
+//!   ever iterates over individual addresses, so the full IPv6 line is as
+//!   cheap as a single host.
+//! * [`IpSet`]: one [`IntervalSet`] per address family.
+//! * [`CountrySet`]: a 676-bit set of country codes. *Unknown* is never in a
+//!   country set: it matches no country rule (SPEC §2).
+//! * [`RuleSpace`]: the partition of the viewer space into *atoms* for a list
+//!   of rules. Each address family's line is cut at every network boundary of
+//!   every `ip.src` rule and the pieces are grouped by which rules match them
+//!   (an [`IpClass`]); the country axis is grouped the same way by which
+//!   country rules list each code (a [`CountryClass`], the unlisted codes and
+//!   *unknown* forming one class). An [`Atom`] is an (IP class, country
+//!   class) pair: every viewer in an atom is matched by exactly the same
+//!   rules, so it gets the same decision under *any* subset or reordering of
+//!   the rules. The analyses (SPEC §3 warnings and the `--fix` proof) are
+//!   then plain loops over the atoms, each of which carries a concrete
+//!   witness [`Viewer`].
+//!
+//! Rule sets are described to the analyses by *rule masks*: `u128` values in
+//! which bit `i` stands for rule `i`. A [`RuleSpace`] therefore handles at
+//! most [`MAX_SPACE_RULES`] (128) rules; comparing two rule sets
+//! ([`equivalent`], [`differences`]) builds one space over both lists, so
+//! their lengths must add up to at most 128. Documents have at most
+//! [`crate::MAX_RULES`] (5).
+//!
+//! Cost: building a [`RuleSpace`] for a 5-rule document of 50 entries takes
+//! a few microseconds, and each analysis is a pass over a few dozen atoms.
+//! The free functions ([`never_decides`], [`redundant`], ...) build a
+//! fresh space on every call. A caller that asks several questions about one
+//! rule set (the validator) should build one [`RuleSpace`] and query it.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::rule::{Action, CountryCode, Decision, Rule, RuleKind, RuleSet, Viewer, DEFAULT_ACTION};
+
+// ---------------------------------------------------------------------------
+// Address integers
+// ---------------------------------------------------------------------------
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// An unsigned integer type used as the points of an address line:
+/// `u32` for IPv4, `u128` for IPv6, and `u8`/`u16`/`u64` (handy for testing
+/// [`IntervalSet`] against a naive model over a small universe).
+///
+/// Sealed: implemented for the unsigned primitive integers only.
+pub trait AddressInt:
+    sealed::Sealed + Copy + Ord + fmt::Debug + std::hash::Hash + Send + Sync + 'static
+{
+    /// The smallest point (`0`).
+    const MIN: Self;
+    /// The largest point (`Self::MAX`).
+    const MAX: Self;
+    /// Width in bits (32 for IPv4, 128 for IPv6): the longest prefix length.
+    const BITS: u32;
+    /// `self + 1`, `None` at [`AddressInt::MAX`].
+    fn checked_succ(self) -> Option<Self>;
+    /// `self - 1`, `None` at [`AddressInt::MIN`].
+    fn checked_pred(self) -> Option<Self>;
+    /// The value widened to `u128`.
+    fn to_u128(self) -> u128;
+    /// The low [`AddressInt::BITS`] bits of `value`.
+    fn from_u128_truncating(value: u128) -> Self;
+}
+
+macro_rules! address_int {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl AddressInt for $t {
+            const MIN: Self = <$t>::MIN;
+            const MAX: Self = <$t>::MAX;
+            const BITS: u32 = <$t>::BITS;
+            fn checked_succ(self) -> Option<Self> {
+                self.checked_add(1)
+            }
+            fn checked_pred(self) -> Option<Self> {
+                self.checked_sub(1)
+            }
+            fn to_u128(self) -> u128 {
+                self as u128
+            }
+            fn from_u128_truncating(value: u128) -> Self {
+                value as $t
+            }
+        }
+    )*};
+}
+
+address_int!(u8, u16, u32, u64, u128);
+
+// ---------------------------------------------------------------------------
+// IntervalSet
+// ---------------------------------------------------------------------------
+
+/// A set of points of an address line, as inclusive ranges `[lo, hi]`.
+///
+/// The representation is canonical, so two sets are equal exactly when their
+/// [`IntervalSet::ranges`] are equal (`==` is set equality). All operations
+/// are linear merges over the ranges (`contains` is a binary search).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IntervalSet<T> {
+    // INVARIANT (canonical form), upheld by every constructor and operation
+    // and never exposed mutably:
+    //   * every range `(lo, hi)` has `lo <= hi`;
+    //   * ranges are sorted: for consecutive `(a_lo, a_hi)`, `(b_lo, b_hi)`
+    //     we have `a_hi + 1 < b_lo` — disjoint *and* not adjacent (adjacent
+    //     or overlapping ranges are always merged into one).
+    // Hence the empty set is `[]` and the full line is `[(MIN, MAX)]`.
+    ranges: Vec<(T, T)>,
+}
+
+impl<T: AddressInt> Default for IntervalSet<T> {
+    fn default() -> Self {
+        IntervalSet::empty()
+    }
+}
+
+impl<T: AddressInt> fmt::Debug for IntervalSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.ranges.iter().map(|(lo, hi)| lo..=hi)).finish()
+    }
+}
+
+impl<T: AddressInt> IntervalSet<T> {
+    /// The empty set.
+    pub fn empty() -> Self {
+        IntervalSet { ranges: Vec::new() }
+    }
+
+    /// The whole line `[T::MIN, T::MAX]`.
+    pub fn full() -> Self {
+        IntervalSet { ranges: vec![(T::MIN, T::MAX)] }
+    }
+
+    /// The single range `[lo, hi]`; empty when `lo > hi`.
+    pub fn from_range(lo: T, hi: T) -> Self {
+        if lo <= hi {
+            IntervalSet { ranges: vec![(lo, hi)] }
+        } else {
+            IntervalSet::empty()
+        }
+    }
+
+    /// The union of inclusive ranges given in any order, overlapping or not.
+    /// A pair with `lo > hi` is an empty range and contributes nothing.
+    /// O(n log n) for the sort.
+    pub fn from_ranges<I: IntoIterator<Item = (T, T)>>(ranges: I) -> Self {
+        let mut v: Vec<(T, T)> = ranges.into_iter().filter(|(lo, hi)| lo <= hi).collect();
+        v.sort_unstable();
+        let mut out = IntervalSet { ranges: Vec::with_capacity(v.len()) };
+        for (lo, hi) in v {
+            out.push_sorted(lo, hi);
+        }
+        out
+    }
+
+    /// Appends `[lo, hi]` (`lo <= hi`) where `lo` is not below the start of
+    /// the last range, merging with it when they overlap or touch. Keeps the
+    /// invariant given that precondition.
+    fn push_sorted(&mut self, lo: T, hi: T) {
+        debug_assert!(lo <= hi);
+        if let Some(last) = self.ranges.last_mut() {
+            debug_assert!(lo >= last.0);
+            // Overlapping or adjacent: lo <= last.hi + 1 (always when last.hi == MAX).
+            if last.1.checked_succ().is_none_or(|next| lo <= next) {
+                if hi > last.1 {
+                    last.1 = hi;
+                }
+                return;
+            }
+        }
+        self.ranges.push((lo, hi));
+    }
+
+    /// Adds the range `[lo, hi]` in place (nothing when `lo > hi`). O(n).
+    pub fn insert(&mut self, lo: T, hi: T) {
+        if lo > hi {
+            return;
+        }
+        // First range that overlaps or touches [lo, hi] from the left:
+        // ranges before it end strictly before lo - 1.
+        let start = self.ranges.partition_point(|&(_, h)| h.checked_succ().is_some_and(|n| n < lo));
+        // One past the last range starting at or before hi + 1.
+        let end = self.ranges.partition_point(|&(l, _)| hi.checked_succ().is_none_or(|n| l <= n));
+        if start < end {
+            let new_lo = lo.min(self.ranges[start].0);
+            let new_hi = hi.max(self.ranges[end - 1].1);
+            self.ranges.splice(start..end, std::iter::once((new_lo, new_hi)));
+        } else {
+            self.ranges.insert(start, (lo, hi));
+        }
+    }
+
+    /// `self ∪ other`. O(n + m).
+    pub fn union(&self, other: &Self) -> Self {
+        let mut out =
+            IntervalSet { ranges: Vec::with_capacity(self.ranges.len() + other.ranges.len()) };
+        let (mut a, mut b) = (self.ranges.iter().peekable(), other.ranges.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => {
+                    if x.0 <= y.0 {
+                        a.next()
+                    } else {
+                        b.next()
+                    }
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            if let Some(&(lo, hi)) = next {
+                out.push_sorted(lo, hi);
+            }
+        }
+        out
+    }
+
+    /// `self ∩ other`. O(n + m).
+    pub fn intersection(&self, other: &Self) -> Self {
+        let mut out = IntervalSet::empty();
+        let (a, b) = (&self.ranges, &other.ranges);
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            let lo = a[i].0.max(b[j].0);
+            let hi = a[i].1.min(b[j].1);
+            if lo <= hi {
+                out.push_sorted(lo, hi);
+            }
+            if a[i].1 < b[j].1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        out
+    }
+
+    /// The points of the line not in `self`. O(n).
+    pub fn complement(&self) -> Self {
+        let mut out = IntervalSet { ranges: Vec::with_capacity(self.ranges.len() + 1) };
+        let mut start = Some(T::MIN); // first point not yet accounted for
+        for &(lo, hi) in &self.ranges {
+            if let (Some(s), Some(before)) = (start, lo.checked_pred()) {
+                if s <= before {
+                    out.ranges.push((s, before));
+                }
+            }
+            start = hi.checked_succ();
+        }
+        if let Some(s) = start {
+            out.ranges.push((s, T::MAX));
+        }
+        out
+    }
+
+    /// `self ∖ other`. O(n + m).
+    pub fn difference(&self, other: &Self) -> Self {
+        let mut out = IntervalSet::empty();
+        let b = &other.ranges;
+        let mut j = 0;
+        for &(lo, hi) in &self.ranges {
+            let mut cur = Some(lo); // start of the part of [lo, hi] still to emit
+                                    // Skip ranges of `other` that end before this range starts.
+            while j < b.len() && b[j].1 < lo {
+                j += 1;
+            }
+            let mut k = j;
+            while let Some(c) = cur {
+                if k >= b.len() || b[k].0 > hi {
+                    out.push_sorted(c, hi);
+                    break;
+                }
+                if b[k].0 > c {
+                    // b[k].0 > c >= MIN, so it has a predecessor.
+                    if let Some(p) = b[k].0.checked_pred() {
+                        out.push_sorted(c, p);
+                    }
+                }
+                cur = if b[k].1 >= hi { None } else { b[k].1.checked_succ() };
+                k += 1;
+            }
+            // `other`'s last range touched here may extend into the next range.
+            j = k.saturating_sub(1).max(j);
+        }
+        out
+    }
+
+    /// Whether `x` is in the set. O(log n).
+    pub fn contains(&self, x: T) -> bool {
+        let i = self.ranges.partition_point(|&(lo, _)| lo <= x);
+        i > 0 && self.ranges[i - 1].1 >= x
+    }
+
+    /// Whether every point of `self` is in `other`. O(n + m), no allocation.
+    pub fn is_subset(&self, other: &Self) -> bool {
+        let b = &other.ranges;
+        let mut j = 0;
+        for &(lo, hi) in &self.ranges {
+            while j < b.len() && b[j].1 < lo {
+                j += 1;
+            }
+            // Canonical form: a range of `self` inside `other` lies inside one
+            // range of `other`.
+            if j == b.len() || b[j].0 > lo || b[j].1 < hi {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether `self` and `other` share a point. O(n + m), no allocation.
+    pub fn intersects(&self, other: &Self) -> bool {
+        let (a, b) = (&self.ranges, &other.ranges);
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            if a[i].0.max(b[j].0) <= a[i].1.min(b[j].1) {
+                return true;
+            }
+            if a[i].1 < b[j].1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        false
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Whether the set is the whole line.
+    pub fn is_full(&self) -> bool {
+        self.ranges == [(T::MIN, T::MAX)]
+    }
+
+    /// The canonical ranges: sorted, each `lo <= hi`, disjoint and not
+    /// adjacent (`hi + 1 < next lo`).
+    pub fn ranges(&self) -> &[(T, T)] {
+        &self.ranges
+    }
+
+    /// The smallest point, `None` when empty.
+    pub fn min(&self) -> Option<T> {
+        self.ranges.first().map(|r| r.0)
+    }
+
+    /// The largest point, `None` when empty.
+    pub fn max(&self) -> Option<T> {
+        self.ranges.last().map(|r| r.1)
+    }
+
+    /// The minimal list of aligned prefix blocks whose union is exactly the
+    /// set, as `(first point, prefix length)` pairs in ascending order
+    /// (prefix length in `0..=T::BITS`; `(0, 0)` is the whole line).
+    ///
+    /// Each block is maximal (its parent block is not inside the set), which
+    /// makes the decomposition the unique one with fewest blocks.
+    pub fn to_prefixes(&self) -> Vec<(T, u32)> {
+        fn low_mask(k: u32) -> u128 {
+            if k >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << k) - 1
+            }
+        }
+        let mut out = Vec::new();
+        for &(lo, hi) in &self.ranges {
+            let (mut lo, hi) = (lo.to_u128(), hi.to_u128());
+            loop {
+                // Largest block aligned at `lo` that stays within `hi`
+                // (k = 0, a single point, always fits).
+                let mut k = lo.trailing_zeros().min(T::BITS);
+                while lo | low_mask(k) > hi {
+                    k -= 1;
+                }
+                let end = lo | low_mask(k);
+                out.push((T::from_u128_truncating(lo), T::BITS - k));
+                if end >= hi {
+                    break;
+                }
+                lo = end + 1;
+            }
+        }
+        out
+    }
+}
+
+impl IntervalSet<u32> {
+    /// The minimal CIDR cover of the set as IPv4 networks (see
+    /// [`IntervalSet::to_prefixes`]), ascending.
+    pub fn to_networks(&self) -> Vec<IpNet> {
+        self.to_prefixes()
+            .into_iter()
+            .filter_map(|(a, len)| Ipv4Net::new(Ipv4Addr::from(a), len as u8).ok())
+            .map(IpNet::V4)
+            .collect()
+    }
+}
+
+impl IntervalSet<u128> {
+    /// The minimal CIDR cover of the set as IPv6 networks (see
+    /// [`IntervalSet::to_prefixes`]), ascending.
+    pub fn to_networks(&self) -> Vec<IpNet> {
+        self.to_prefixes()
+            .into_iter()
+            .filter_map(|(a, len)| Ipv6Net::new(Ipv6Addr::from(a), len as u8).ok())
+            .map(IpNet::V6)
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// IpSet
+// ---------------------------------------------------------------------------
+
+/// The IPv4-mapped IPv6 block `::ffff:0:0/96` as a range of the IPv6 line:
+/// no canonical viewer address lies in it (SPEC §2).
+pub const IPV4_MAPPED: (u128, u128) = (0xffff_0000_0000, 0xffff_ffff_ffff);
+
+/// A set of IP addresses of both families, as written: an IPv4 address and
+/// its IPv4-mapped IPv6 form are different points (the mapped one lives in
+/// `v6`). Operations are per family, linear in the number of ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct IpSet {
+    /// The IPv4 addresses, as `u32`.
+    pub v4: IntervalSet<u32>,
+    /// The IPv6 addresses, as `u128`.
+    pub v6: IntervalSet<u128>,
+}
+
+impl IpSet {
+    /// No address.
+    pub fn empty() -> IpSet {
+        IpSet::default()
+    }
+
+    /// Every IPv4 and every IPv6 address (the IPv4-mapped block included).
+    pub fn all() -> IpSet {
+        IpSet { v4: IntervalSet::full(), v6: IntervalSet::full() }
+    }
+
+    /// Every address a viewer can have (SPEC §2): all of IPv4 and all of
+    /// IPv6 except `::ffff:0:0/96` ([`IPV4_MAPPED`]), whose addresses are
+    /// evaluated as IPv4.
+    pub fn viewers() -> IpSet {
+        IpSet {
+            v4: IntervalSet::full(),
+            v6: IntervalSet::from_range(IPV4_MAPPED.0, IPV4_MAPPED.1).complement(),
+        }
+    }
+
+    /// The union of the networks' address ranges (`network()` to
+    /// `broadcast()`: host bits set in an entry are ignored, so
+    /// `198.51.100.77/24` is `198.51.100.0/24`). Each network counts in its
+    /// own family only. O(n log n).
+    pub fn from_networks(nets: &[IpNet]) -> IpSet {
+        let v4 = nets.iter().filter_map(|n| match n {
+            IpNet::V4(n) => Some((u32::from(n.network()), u32::from(n.broadcast()))),
+            IpNet::V6(_) => None,
+        });
+        let v6 = nets.iter().filter_map(|n| match n {
+            IpNet::V6(n) => Some((u128::from(n.network()), u128::from(n.broadcast()))),
+            IpNet::V4(_) => None,
+        });
+        IpSet { v4: IntervalSet::from_ranges(v4), v6: IntervalSet::from_ranges(v6) }
+    }
+
+    /// Adds one network's range (host bits ignored). O(n).
+    pub fn insert_network(&mut self, net: &IpNet) {
+        match net {
+            IpNet::V4(n) => self.v4.insert(u32::from(n.network()), u32::from(n.broadcast())),
+            IpNet::V6(n) => self.v6.insert(u128::from(n.network()), u128::from(n.broadcast())),
+        }
+    }
+
+    /// `self ∪ other`.
+    pub fn union(&self, other: &IpSet) -> IpSet {
+        IpSet { v4: self.v4.union(&other.v4), v6: self.v6.union(&other.v6) }
+    }
+
+    /// `self ∩ other`.
+    pub fn intersection(&self, other: &IpSet) -> IpSet {
+        IpSet { v4: self.v4.intersection(&other.v4), v6: self.v6.intersection(&other.v6) }
+    }
+
+    /// `self ∖ other`.
+    pub fn difference(&self, other: &IpSet) -> IpSet {
+        IpSet { v4: self.v4.difference(&other.v4), v6: self.v6.difference(&other.v6) }
+    }
+
+    /// The addresses of both families not in `self` (relative to
+    /// [`IpSet::all`], so the IPv4-mapped block is included).
+    pub fn complement(&self) -> IpSet {
+        IpSet { v4: self.v4.complement(), v6: self.v6.complement() }
+    }
+
+    /// Whether `ip`, taken as written, is in the set: an IPv4-mapped IPv6
+    /// address is looked up in `v6`. For a viewer use [`Viewer::ip`], which
+    /// is already canonical.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.v4.contains(u32::from(a)),
+            IpAddr::V6(a) => self.v6.contains(u128::from(a)),
+        }
+    }
+
+    /// Whether every address of `self` is in `other`.
+    pub fn is_subset(&self, other: &IpSet) -> bool {
+        self.v4.is_subset(&other.v4) && self.v6.is_subset(&other.v6)
+    }
+
+    /// Whether `self` and `other` share an address.
+    pub fn intersects(&self, other: &IpSet) -> bool {
+        self.v4.intersects(&other.v4) || self.v6.intersects(&other.v6)
+    }
+
+    /// Whether the set has no address.
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    /// Whether the set is every address of both families ([`IpSet::all`]).
+    pub fn is_full(&self) -> bool {
+        self.v4.is_full() && self.v6.is_full()
+    }
+
+    /// The smallest address: IPv4 before IPv6; `None` when empty.
+    pub fn min(&self) -> Option<IpAddr> {
+        self.v4
+            .min()
+            .map(|a| IpAddr::V4(Ipv4Addr::from(a)))
+            .or_else(|| self.v6.min().map(|a| IpAddr::V6(Ipv6Addr::from(a))))
+    }
+
+    /// The minimal CIDR list whose union is exactly the set: IPv4 networks
+    /// first, each family ascending (see [`IntervalSet::to_prefixes`]).
+    pub fn to_networks(&self) -> Vec<IpNet> {
+        let mut out = self.v4.to_networks();
+        out.extend(self.v6.to_networks());
+        out
+    }
+}
+
+/// The canonical merged form of an `ip.src` entry list, for `--fix` and the
+/// "duplicate or nested entries" help (SPEC §3): the minimal CIDR list of
+/// the union of the entries' ranges, host bits cleared, IPv4 first, each
+/// family ascending. Entries keep their family as written (an IPv4-mapped
+/// entry stays IPv6). The result matches exactly the same addresses.
+///
+/// `["10.0.0.0/9", "10.128.0.0/9", "10.1.2.3"]` → `["10.0.0.0/8"]`.
+pub fn merge_entries(nets: &[IpNet]) -> Vec<IpNet> {
+    IpSet::from_networks(nets).to_networks()
+}
+
+/// A country list without duplicates, keeping the first occurrence of each
+/// code in its original order (`["US","DE","US"]` → `["US","DE"]`), for
+/// `--fix` (SPEC §3, duplicate entries).
+pub fn dedup_countries(codes: &[CountryCode]) -> Vec<CountryCode> {
+    let mut seen = CountrySet::empty();
+    codes.iter().copied().filter(|&c| seen.insert(c)).collect()
+}
+
+// ---------------------------------------------------------------------------
+// CountrySet
+// ---------------------------------------------------------------------------
+
+const COUNTRY_CODES: usize = 676;
+const COUNTRY_WORDS: usize = COUNTRY_CODES.div_ceil(64); // 11
+const LAST_WORD_MASK: u64 = (1u64 << (COUNTRY_CODES % 64)) - 1; // 36 valid bits
+
+/// A set of the 676 two-letter codes `AA`..`ZZ` (bit [`CountryCode::index`]).
+///
+/// *Unknown* country is not a member of any country set: an unknown country
+/// matches no country rule (SPEC §2). The complement is taken within the 676
+/// codes. Copyable, fixed size, every operation O(1) (11 words).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CountrySet {
+    // INVARIANT: bits at positions >= 676 (the high bits of the last word)
+    // are always zero, so `==` is set equality.
+    bits: [u64; COUNTRY_WORDS],
+}
+
+impl fmt::Debug for CountrySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(|c| c.to_string())).finish()
+    }
+}
+
+impl CountrySet {
+    /// No code.
+    pub fn empty() -> CountrySet {
+        CountrySet::default()
+    }
+
+    /// All 676 codes.
+    pub fn all() -> CountrySet {
+        let mut bits = [u64::MAX; COUNTRY_WORDS];
+        bits[COUNTRY_WORDS - 1] = LAST_WORD_MASK;
+        CountrySet { bits }
+    }
+
+    /// The codes of a list (duplicates are harmless).
+    pub fn from_codes(codes: &[CountryCode]) -> CountrySet {
+        let mut s = CountrySet::empty();
+        for &c in codes {
+            s.insert(c);
+        }
+        s
+    }
+
+    /// Adds `code`; returns whether it was newly added.
+    pub fn insert(&mut self, code: CountryCode) -> bool {
+        let i = code.index();
+        let (w, b) = (i / 64, 1u64 << (i % 64));
+        let new = self.bits[w] & b == 0;
+        self.bits[w] |= b;
+        new
+    }
+
+    /// Whether `code` is in the set.
+    pub fn contains(&self, code: CountryCode) -> bool {
+        let i = code.index();
+        self.bits[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    fn zip(&self, other: &CountrySet, f: impl Fn(u64, u64) -> u64) -> CountrySet {
+        let mut bits = [0; COUNTRY_WORDS];
+        for (i, b) in bits.iter_mut().enumerate() {
+            *b = f(self.bits[i], other.bits[i]);
+        }
+        CountrySet { bits }
+    }
+
+    /// `self ∪ other`.
+    pub fn union(&self, other: &CountrySet) -> CountrySet {
+        self.zip(other, |a, b| a | b)
+    }
+
+    /// `self ∩ other`.
+    pub fn intersection(&self, other: &CountrySet) -> CountrySet {
+        self.zip(other, |a, b| a & b)
+    }
+
+    /// `self ∖ other`.
+    pub fn difference(&self, other: &CountrySet) -> CountrySet {
+        self.zip(other, |a, b| a & !b)
+    }
+
+    /// The codes (of the 676) not in `self`.
+    pub fn complement(&self) -> CountrySet {
+        CountrySet::all().difference(self)
+    }
+
+    /// Whether every code of `self` is in `other`.
+    pub fn is_subset(&self, other: &CountrySet) -> bool {
+        self.bits.iter().zip(&other.bits).all(|(a, b)| a & !b == 0)
+    }
+
+    /// Whether `self` and `other` share a code.
+    pub fn intersects(&self, other: &CountrySet) -> bool {
+        self.bits.iter().zip(&other.bits).any(|(a, b)| a & b != 0)
+    }
+
+    /// Whether the set has no code.
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|&w| w == 0)
+    }
+
+    /// Whether the set has all 676 codes.
+    pub fn is_full(&self) -> bool {
+        *self == CountrySet::all()
+    }
+
+    /// The number of codes.
+    pub fn len(&self) -> usize {
+        self.bits.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// The smallest code (`AA` first), `None` when empty.
+    pub fn min(&self) -> Option<CountryCode> {
+        self.bits
+            .iter()
+            .position(|&w| w != 0)
+            .and_then(|i| CountryCode::from_index(i * 64 + self.bits[i].trailing_zeros() as usize))
+    }
+
+    /// The codes in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = CountryCode> + '_ {
+        self.bits.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let b = w.trailing_zeros() as usize;
+                w &= w - 1;
+                CountryCode::from_index(i * 64 + b)
+            })
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// RuleSpace
+// ---------------------------------------------------------------------------
+
+/// Most rules a [`RuleSpace`] handles: rule masks are `u128`.
+pub const MAX_SPACE_RULES: usize = 128;
+
+/// Bits `0..n` set.
+fn low_bits(n: usize) -> u128 {
+    if n >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << n) - 1
+    }
+}
+
+/// The indices of the set bits, ascending.
+fn bit_indices(mut mask: u128) -> Vec<usize> {
+    let mut out = Vec::with_capacity(mask.count_ones() as usize);
+    while mask != 0 {
+        out.push(mask.trailing_zeros() as usize);
+        mask &= mask - 1;
+    }
+    out
+}
+
+/// The decision for a viewer matched by exactly the rules in `matching`,
+/// where `block` marks the block rules: the lowest matching rule decides,
+/// none is the default allow (SPEC §2).
+fn decide_bits(matching: u128, block: u128) -> Decision {
+    if matching == 0 {
+        return Decision::DEFAULT;
+    }
+    let i = matching.trailing_zeros() as usize;
+    let action = if block >> i & 1 == 1 { Action::Block } else { Action::Allow };
+    Decision { action, rule: Some(i) }
+}
+
+/// A class of the address axis: the addresses of one family matched by
+/// exactly the same `ip.src` rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpClass {
+    mask: u128,
+    addresses: IpSet,
+    witness: IpAddr,
+}
+
+impl IpClass {
+    /// The `ip.src` rules matching these addresses (bit `i` = rule `i`).
+    pub fn matching(&self) -> u128 {
+        self.mask
+    }
+
+    /// The addresses: non-empty, one family only, never in the IPv4-mapped
+    /// block ([`IPV4_MAPPED`]).
+    pub fn addresses(&self) -> &IpSet {
+        &self.addresses
+    }
+
+    /// A concrete canonical viewer address of the class (its smallest).
+    pub fn witness(&self) -> IpAddr {
+        self.witness
+    }
+}
+
+/// A class of the country axis: the countries listed by exactly the same
+/// country rules. The class listed by none (mask 0) also holds *unknown*.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountryClass {
+    mask: u128,
+    codes: CountrySet,
+    unknown: bool,
+    witness: Option<CountryCode>,
+}
+
+impl CountryClass {
+    /// The country rules listing these countries (bit `i` = rule `i`).
+    pub fn matching(&self) -> u128 {
+        self.mask
+    }
+
+    /// The known country codes of the class (may be empty for the unlisted
+    /// class, when every code is listed by some rule).
+    pub fn codes(&self) -> &CountrySet {
+        &self.codes
+    }
+
+    /// Whether an unknown country belongs to the class (only the class no
+    /// country rule lists).
+    pub fn includes_unknown(&self) -> bool {
+        self.unknown
+    }
+
+    /// A concrete country of the class: `None` (unknown) for the unlisted
+    /// class, the smallest code otherwise.
+    pub fn witness(&self) -> Option<CountryCode> {
+        self.witness
+    }
+}
+
+/// One atom of a [`RuleSpace`]: the viewers whose address is in an
+/// [`IpClass`] and whose country is in a [`CountryClass`]. Non-empty; all of
+/// its viewers are matched by exactly the rules of [`Atom::matching`].
+#[derive(Clone, Copy, Debug)]
+pub struct Atom<'a> {
+    ip: &'a IpClass,
+    country: &'a CountryClass,
+    mask: u128,
+}
+
+impl<'a> Atom<'a> {
+    /// The rules (all kinds) matching every viewer of the atom.
+    pub fn matching(&self) -> u128 {
+        self.mask
+    }
+
+    /// The address class.
+    pub fn ip_class(&self) -> &'a IpClass {
+        self.ip
+    }
+
+    /// The country class.
+    pub fn country_class(&self) -> &'a CountryClass {
+        self.country
+    }
+
+    /// A concrete viewer of the atom: the classes' witnesses combined.
+    pub fn witness(&self) -> Viewer {
+        Viewer::new(self.ip.witness).with_country(self.country.witness)
+    }
+}
+
+/// Who decides instead of a redundant rule (see [`RuleSpace::redundant`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Takeover {
+    /// The later rules that decide, with the same action, for viewers the
+    /// rule decided for; ascending.
+    pub rules: Vec<usize>,
+    /// Whether some of those viewers fall through to the default allow
+    /// instead (SPEC §2: no rule matches → allowed).
+    pub default: bool,
+}
+
+/// The partition of the viewer space induced by a list of rules, and the
+/// exact analyses built on it (SPEC §3 warnings, `--fix`).
+///
+/// Shape: the IPv4 line and the IPv6 viewer line (all of IPv6 but
+/// [`IPV4_MAPPED`]) are each cut at every boundary of every `ip.src` network
+/// (host bits ignored) and the pieces grouped by which `ip.src` rules match
+/// them ([`IpClass`]; at least one class per family). The 676 codes are
+/// grouped by which country rules list them ([`CountryClass`]); the class
+/// listed by no rule also holds *unknown*, and always exists. The atoms are
+/// all (IP class, country class) pairs. Sizes: with `k` `ip.src` and `c`
+/// country rules there are at most `2 · min(2^k, pieces)` IP classes and
+/// `min(2^c, 676) + 1` country classes.
+///
+/// Building is O(N log N) in the number of networks plus O(C) in the number
+/// of listed codes; analyses are linear in the number of atoms.
+#[derive(Clone, Debug)]
+pub struct RuleSpace {
+    len: usize,
+    any: u128,
+    block: u128,
+    ip_classes: Vec<IpClass>,
+    country_classes: Vec<CountryClass>,
+}
+
+/// Cuts the line at every boundary of the (bit, set) pairs, drops the
+/// `excluded` range, and groups the pieces by mask: `(mask, set)` pairs
+/// sorted by mask, each set non-empty.
+fn partition_line<T: AddressInt>(
+    sets: &[(u128, &IntervalSet<T>)],
+    excluded: Option<(T, T)>,
+) -> Vec<(u128, IntervalSet<T>)> {
+    // A rule's set is canonical, so at any point the events of one rule
+    // toggle its bit once at most: XOR gives the membership mask.
+    let mut events: Vec<(T, u128)> = Vec::new();
+    for &(bit, set) in sets {
+        for &(lo, hi) in set.ranges() {
+            events.push((lo, bit));
+            if let Some(next) = hi.checked_succ() {
+                events.push((next, bit));
+            }
+        }
+    }
+    events.sort_unstable_by_key(|e| e.0);
+
+    let mut pieces: Vec<(u128, T, T)> = Vec::with_capacity(events.len() + 2);
+    let mut emit = |mask: u128, lo: T, hi: T| match excluded {
+        Some((xl, xh)) if lo <= xh && hi >= xl => {
+            if lo < xl {
+                if let Some(p) = xl.checked_pred() {
+                    pieces.push((mask, lo, p));
+                }
+            }
+            if hi > xh {
+                if let Some(n) = xh.checked_succ() {
+                    pieces.push((mask, n, hi));
+                }
+            }
+        }
+        _ => pieces.push((mask, lo, hi)),
+    };
+    let (mut mask, mut start, mut k) = (0u128, T::MIN, 0);
+    loop {
+        while k < events.len() && events[k].0 == start {
+            mask ^= events[k].1;
+            k += 1;
+        }
+        // Here events[k].0 > start >= MIN, so it has a predecessor.
+        match events.get(k).and_then(|e| e.0.checked_pred()) {
+            Some(end) => {
+                emit(mask, start, end);
+                start = events[k].0;
+            }
+            None => {
+                emit(mask, start, T::MAX);
+                break;
+            }
+        }
+    }
+
+    // Stable: pieces of one mask stay in address order.
+    pieces.sort_by_key(|p| p.0);
+    let mut out: Vec<(u128, IntervalSet<T>)> = Vec::new();
+    for (m, lo, hi) in pieces {
+        match out.last_mut() {
+            Some((lm, set)) if *lm == m => set.push_sorted(lo, hi),
+            _ => out.push((m, IntervalSet::from_range(lo, hi))),
+        }
+    }
+    out
+}
+
+impl RuleSpace {
+    /// The partition for `rules` (see [`RuleSpace`]).
+    ///
+    /// # Panics
+    ///
+    /// When `rules` has more than [`MAX_SPACE_RULES`] rules; use
+    /// [`RuleSpace::try_new`] for untrusted lengths.
+    pub fn new(rules: &RuleSet) -> RuleSpace {
+        RuleSpace::try_new(rules).expect("RuleSpace: more than 128 rules")
+    }
+
+    /// The partition for `rules`; `None` when there are more than
+    /// [`MAX_SPACE_RULES`] rules.
+    pub fn try_new(rules: &RuleSet) -> Option<RuleSpace> {
+        RuleSpace::from_rules(&rules.rules.iter().collect::<Vec<_>>())
+    }
+
+    /// The partition for a list of rules in evaluation order; `None` when
+    /// there are more than [`MAX_SPACE_RULES`].
+    pub fn from_rules(rules: &[&Rule]) -> Option<RuleSpace> {
+        if rules.len() > MAX_SPACE_RULES {
+            return None;
+        }
+        let (mut any, mut block) = (0u128, 0u128);
+        let mut ip_sets: Vec<(u128, IpSet)> = Vec::new();
+        let mut listed: Vec<(usize, u128)> = Vec::new(); // (code index, rule bit)
+        for (i, rule) in rules.iter().enumerate() {
+            let bit = 1u128 << i;
+            if rule.action == Action::Block {
+                block |= bit;
+            }
+            match &rule.kind {
+                RuleKind::Any => any |= bit,
+                RuleKind::IpSrc(nets) => ip_sets.push((bit, IpSet::from_networks(nets))),
+                RuleKind::Country(codes) => listed.extend(codes.iter().map(|c| (c.index(), bit))),
+            }
+        }
+
+        // Address axis, one family at a time.
+        let v4_sets: Vec<_> = ip_sets.iter().map(|(b, s)| (*b, &s.v4)).collect();
+        let v6_sets: Vec<_> = ip_sets.iter().map(|(b, s)| (*b, &s.v6)).collect();
+        let mut ip_classes = Vec::new();
+        for (mask, v4) in partition_line(&v4_sets, None) {
+            let witness = IpAddr::V4(Ipv4Addr::from(v4.min().unwrap_or(0)));
+            ip_classes.push(IpClass {
+                mask,
+                addresses: IpSet { v4, v6: IntervalSet::empty() },
+                witness,
+            });
+        }
+        for (mask, v6) in partition_line(&v6_sets, Some(IPV4_MAPPED)) {
+            let witness = IpAddr::V6(Ipv6Addr::from(v6.min().unwrap_or(0)));
+            ip_classes.push(IpClass {
+                mask,
+                addresses: IpSet { v4: IntervalSet::empty(), v6 },
+                witness,
+            });
+        }
+
+        // Country axis: the mask of each listed code, grouped by mask.
+        listed.sort_unstable();
+        let mut per_code: Vec<(usize, u128)> = Vec::with_capacity(listed.len());
+        for (code, bit) in listed {
+            match per_code.last_mut() {
+                Some((c, m)) if *c == code => *m |= bit,
+                _ => per_code.push((code, bit)),
+            }
+        }
+        let mut all_listed = CountrySet::empty();
+        for &(code, _) in &per_code {
+            if let Some(c) = CountryCode::from_index(code) {
+                all_listed.insert(c);
+            }
+        }
+        let unlisted = all_listed.complement();
+        let mut country_classes =
+            vec![CountryClass { mask: 0, codes: unlisted, unknown: true, witness: None }];
+        per_code.sort_by_key(|p| p.1); // stable: codes ascending within a mask
+        for (code, mask) in per_code {
+            let Some(c) = CountryCode::from_index(code) else { continue };
+            match country_classes.last_mut() {
+                Some(class) if class.mask == mask => {
+                    class.codes.insert(c);
+                }
+                _ => country_classes.push(CountryClass {
+                    mask,
+                    codes: CountrySet::from_codes(&[c]),
+                    unknown: false,
+                    witness: Some(c),
+                }),
+            }
+        }
+
+        Some(RuleSpace { len: rules.len(), any, block, ip_classes, country_classes })
+    }
+
+    /// The number of rules the space was built from.
+    pub fn rule_count(&self) -> usize {
+        self.len
+    }
+
+    /// The classes of the address axis, IPv4 ones first.
+    pub fn ip_classes(&self) -> &[IpClass] {
+        &self.ip_classes
+    }
+
+    /// The classes of the country axis, the unlisted/unknown one first.
+    pub fn country_classes(&self) -> &[CountryClass] {
+        &self.country_classes
+    }
+
+    /// Every atom (the product of the classes). Atoms are disjoint and
+    /// together cover the viewer space.
+    pub fn atoms(&self) -> impl Iterator<Item = Atom<'_>> + '_ {
+        self.ip_classes.iter().flat_map(move |ip| {
+            self.country_classes.iter().map(move |country| Atom {
+                ip,
+                country,
+                mask: ip.mask | country.mask | self.any,
+            })
+        })
+    }
+
+    /// The rules matching `viewer` (bit `i` = rule `i`), read off the
+    /// partition. Equals the set of `i` with
+    /// [`crate::reference::rule_matches`] true.
+    pub fn matching(&self, viewer: &Viewer) -> u128 {
+        let ip = viewer.ip();
+        let ip_mask =
+            self.ip_classes.iter().find(|c| c.addresses.contains(ip)).map_or(0, |c| c.mask);
+        let country_mask = match viewer.country() {
+            None => 0,
+            Some(code) => {
+                self.country_classes.iter().find(|c| c.codes.contains(code)).map_or(0, |c| c.mask)
+            }
+        };
+        ip_mask | country_mask | self.any
+    }
+
+    /// The decision (SPEC §2) for a viewer matched by exactly the rules in
+    /// `matching`: the lowest one decides, none is the default allow.
+    pub fn decide(&self, matching: u128) -> Decision {
+        decide_bits(matching, self.block)
+    }
+
+    /// Whether rule `i` matches some viewer; a witness when it does. `None`
+    /// only for rules whose entries no viewer can have (IPv4-mapped IPv6
+    /// networks, empty lists).
+    ///
+    /// # Panics
+    ///
+    /// When `i >= self.rule_count()`.
+    pub fn matches_someone(&self, i: usize) -> Option<Viewer> {
+        assert!(i < self.len, "rule {i} out of range");
+        self.atoms().find(|a| a.mask >> i & 1 == 1).map(|a| a.witness())
+    }
+
+    /// SPEC §3 "a rule that can never decide": everything rule `i` matches is
+    /// matched by earlier rules, so no viewer's decision names rule `i`.
+    ///
+    /// `Some(responsible)` when it never decides: the earlier rules that
+    /// decide instead — for each viewer rule `i` matches, the first earlier
+    /// rule matching it — ascending. Their union covers rule `i`, and every
+    /// one of them does decide for some viewer rule `i` matches (an earlier
+    /// rule that is itself shadowed is not named: `[10/8, 10.1/16,
+    /// 10.1.2/24]` → rule 2 is answered by `[0]`). `Some(vec![])` when rule
+    /// `i` matches no viewer at all (only IPv4-mapped IPv6 entries or empty
+    /// lists). `None` when rule `i` decides for some viewer (see
+    /// [`RuleSpace::decides_for`]).
+    ///
+    /// # Panics
+    ///
+    /// When `i >= self.rule_count()`.
+    pub fn never_decides(&self, i: usize) -> Option<Vec<usize>> {
+        assert!(i < self.len, "rule {i} out of range");
+        let bit = 1u128 << i;
+        let earlier = bit - 1;
+        let mut responsible = 0u128;
+        for atom in self.atoms().filter(|a| a.mask & bit != 0) {
+            let before = atom.mask & earlier;
+            if before == 0 {
+                return None;
+            }
+            responsible |= before & before.wrapping_neg(); // lowest: the decider
+        }
+        Some(bit_indices(responsible))
+    }
+
+    /// A viewer rule `i` decides for (it matches and no earlier rule does);
+    /// `None` exactly when [`RuleSpace::never_decides`] is `Some`.
+    ///
+    /// # Panics
+    ///
+    /// When `i >= self.rule_count()`.
+    pub fn decides_for(&self, i: usize) -> Option<Viewer> {
+        assert!(i < self.len, "rule {i} out of range");
+        let bit = 1u128 << i;
+        self.atoms().find(|a| a.mask & (bit | (bit - 1)) == bit).map(|a| a.witness())
+    }
+
+    /// SPEC §3 "a redundant rule": rule `i` decides for some viewers, but
+    /// removing it changes no viewer's action (allow/block; the deciding
+    /// rule's index naturally changes).
+    ///
+    /// `Some(takeover)` when redundant: for the viewers rule `i` decides for,
+    /// the later rules that then decide with the same action
+    /// ([`Takeover::rules`]) and whether some fall through to the default
+    /// allow ([`Takeover::default`]). A trailing `any allow` gives
+    /// `Takeover { rules: [], default: true }`: the default decides the same.
+    /// `[country DE block, any block]` → rule 0 with `rules: [1]`.
+    ///
+    /// `None` when removing rule `i` changes some viewer's action, **and**
+    /// when rule `i` never decides: such a rule is reported by
+    /// [`RuleSpace::never_decides`] only (removing it trivially changes
+    /// nothing; one warning per rule).
+    ///
+    /// # Panics
+    ///
+    /// When `i >= self.rule_count()`.
+    pub fn redundant(&self, i: usize) -> Option<Takeover> {
+        assert!(i < self.len, "rule {i} out of range");
+        let bit = 1u128 << i;
+        let own = self.block & bit != 0;
+        let later_bits = !(bit | (bit - 1));
+        let (mut decides, mut takeover, mut default) = (false, 0u128, false);
+        for atom in self.atoms().filter(|a| a.mask & (bit | (bit - 1)) == bit) {
+            decides = true;
+            let later = atom.mask & later_bits;
+            if later == 0 {
+                if own != (DEFAULT_ACTION == Action::Block) {
+                    return None;
+                }
+                default = true;
+            } else {
+                let next = later & later.wrapping_neg();
+                if (self.block & next != 0) != own {
+                    return None;
+                }
+                takeover |= next;
+            }
+        }
+        decides.then(|| Takeover { rules: bit_indices(takeover), default })
+    }
+
+    /// A viewer the rules block, if any (none: the document "can never
+    /// block", SPEC §3).
+    pub fn blocks_someone(&self) -> Option<Viewer> {
+        self.atoms().find(|a| self.decide(a.mask).action == Action::Block).map(|a| a.witness())
+    }
+
+    /// A viewer the rules allow, if any (none: the document "blocks every
+    /// viewer", SPEC §3).
+    pub fn allows_someone(&self) -> Option<Viewer> {
+        self.atoms().find(|a| self.decide(a.mask).action == Action::Allow).map(|a| a.witness())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Free functions over rule sets
+// ---------------------------------------------------------------------------
+
+/// [`RuleSpace::never_decides`] for `rules` (SPEC §3, "a rule that can never
+/// decide"): `Some(earlier rules deciding instead)`, `Some(vec![])` for a
+/// rule matching no viewer, `None` when rule `i` decides for someone.
+///
+/// # Panics
+///
+/// When `i` is out of range or `rules` has more than [`MAX_SPACE_RULES`].
+pub fn never_decides(rules: &RuleSet, i: usize) -> Option<Vec<usize>> {
+    RuleSpace::new(rules).never_decides(i)
+}
+
+/// [`RuleSpace::redundant`] for `rules` (SPEC §3, "a redundant rule"):
+/// `Some(later rules deciding the same instead)` — `Some(vec![])` when only
+/// the default allow takes over (a trailing `any allow`); `None` when
+/// removing rule `i` changes some action or rule `i` never decides.
+///
+/// # Panics
+///
+/// When `i` is out of range or `rules` has more than [`MAX_SPACE_RULES`].
+pub fn redundant(rules: &RuleSet, i: usize) -> Option<Vec<usize>> {
+    RuleSpace::new(rules).redundant(i).map(|t| t.rules)
+}
+
+/// [`RuleSpace::decides_for`] for `rules`: a viewer whose decision names
+/// rule `i`, `None` when it never decides.
+///
+/// # Panics
+///
+/// When `i` is out of range or `rules` has more than [`MAX_SPACE_RULES`].
+pub fn decides_for(rules: &RuleSet, i: usize) -> Option<Viewer> {
+    RuleSpace::new(rules).decides_for(i)
+}
+
+/// A viewer `rules` block, `None` when they never block (SPEC §3).
+///
+/// # Panics
+///
+/// When `rules` has more than [`MAX_SPACE_RULES`].
+pub fn blocks_someone(rules: &RuleSet) -> Option<Viewer> {
+    RuleSpace::new(rules).blocks_someone()
+}
+
+/// A viewer `rules` allow, `None` when they block every viewer (SPEC §3).
+///
+/// # Panics
+///
+/// When `rules` has more than [`MAX_SPACE_RULES`].
+pub fn allows_someone(rules: &RuleSet) -> Option<Viewer> {
+    RuleSpace::new(rules).allows_someone()
+}
+
+/// A viewer two rule sets treat differently (see [`differences`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// A concrete viewer of the differing atom.
+    pub viewer: Viewer,
+    /// The decision of the first rule set (rule index into it).
+    pub a: Decision,
+    /// The decision of the second rule set (rule index into it).
+    pub b: Decision,
+}
+
+/// The joint space of `a`'s rules followed by `b`'s, and `a`'s length.
+fn joint(a: &RuleSet, b: &RuleSet) -> (RuleSpace, usize) {
+    let all: Vec<&Rule> = a.rules.iter().chain(&b.rules).collect();
+    let space = RuleSpace::from_rules(&all).expect("equivalent: more than 128 rules in total");
+    (space, a.rules.len())
+}
+
+/// The decisions of `a` (bits `0..n_a`) and of `b` (the bits above) for a
+/// joint matching mask; rule indices relative to each set.
+fn split_decisions(space: &RuleSpace, n_a: usize, mask: u128) -> (Decision, Decision) {
+    let a = decide_bits(mask & low_bits(n_a), space.block);
+    let shift = |m: u128| m.checked_shr(n_a as u32).unwrap_or(0);
+    let b = decide_bits(shift(mask), shift(space.block));
+    (a, b)
+}
+
+/// Every atom of the joint partition of `a` and `b` (cut at both sets'
+/// boundaries) where the two give different *actions*, with a witness and
+/// both decisions. Empty exactly when [`equivalent`] is `Ok`. The rule
+/// indices may differ anywhere; only actions are compared.
+///
+/// # Panics
+///
+/// When `a` and `b` have more than [`MAX_SPACE_RULES`] rules together.
+pub fn differences(a: &RuleSet, b: &RuleSet) -> Vec<Difference> {
+    let (space, n_a) = joint(a, b);
+    space
+        .atoms()
+        .filter_map(|atom| {
+            let (da, db) = split_decisions(&space, n_a, atom.mask);
+            (da.action != db.action).then(|| Difference { viewer: atom.witness(), a: da, b: db })
+        })
+        .collect()
+}
+
+/// Whether `a` and `b` give every viewer the same action (exact, over the
+/// whole viewer space: the `--fix` proof, SPEC §3). `Err(viewer)`: a viewer
+/// for whom [`crate::reference::evaluate`] gives different actions. Rule
+/// indices are not compared (`--fix` removes rules).
+///
+/// # Panics
+///
+/// When `a` and `b` have more than [`MAX_SPACE_RULES`] rules together.
+pub fn equivalent(a: &RuleSet, b: &RuleSet) -> Result<(), Viewer> {
+    let (space, n_a) = joint(a, b);
+    for atom in space.atoms() {
+        let (da, db) = split_decisions(&space, n_a, atom.mask);
+        if da.action != db.action {
+            return Err(atom.witness());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::evaluate;
+
+    /// A CIDR or a bare address (a /32 or /128), as rule entries are written.
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap_or_else(|_| IpNet::from(s.parse::<IpAddr>().unwrap()))
+    }
+
+    fn cc(s: &str) -> CountryCode {
+        CountryCode::new(s).unwrap()
+    }
+
+    fn ip(nets: &[&str], action: Action) -> Rule {
+        Rule::ip_src(nets.iter().map(|s| net(s)).collect(), action)
+    }
+
+    fn country(codes: &[&str], action: Action) -> Rule {
+        Rule::country(codes.iter().map(|s| cc(s)).collect(), action)
+    }
+
+    use Action::{Allow, Block};
+
+    fn set(rules: Vec<Rule>) -> RuleSet {
+        RuleSet::new(rules)
+    }
+
+    fn canonical<T: AddressInt>(s: &IntervalSet<T>) -> bool {
+        s.ranges().iter().all(|(l, h)| l <= h)
+            && s.ranges().windows(2).all(|w| w[0].1.checked_succ().is_some_and(|n| n < w[1].0))
+    }
+
+    #[test]
+    fn interval_basics() {
+        let a = IntervalSet::<u32>::from_ranges([(10, 20), (21, 30), (40, 50), (5, 12), (60, 55)]);
+        assert_eq!(a.ranges(), &[(5, 30), (40, 50)]);
+        assert!(a.contains(5) && a.contains(30) && !a.contains(31) && a.contains(45));
+        assert_eq!(a.complement().ranges(), &[(0, 4), (31, 39), (51, u32::MAX)]);
+        assert_eq!(a.complement().complement(), a);
+        let b = IntervalSet::from_ranges([(25, 45)]);
+        assert_eq!(a.intersection(&b).ranges(), &[(25, 30), (40, 45)]);
+        assert_eq!(a.difference(&b).ranges(), &[(5, 24), (46, 50)]);
+        assert_eq!(a.union(&b).ranges(), &[(5, 50)]);
+        assert!(IntervalSet::from_range(26, 29).is_subset(&a));
+        assert!(!b.is_subset(&a));
+        let mut c = a.clone();
+        c.insert(31, 39);
+        assert_eq!(c.ranges(), &[(5, 50)]);
+        c.insert(0, u32::MAX);
+        assert!(c.is_full() && canonical(&c));
+        assert!(IntervalSet::<u128>::full().complement().is_empty());
+        assert!(IntervalSet::<u128>::empty().complement().is_full());
+    }
+
+    #[test]
+    fn interval_edges_at_max() {
+        let mut s = IntervalSet::<u8>::from_range(250, 255);
+        s.insert(249, 249);
+        assert_eq!(s.ranges(), &[(249, 255)]);
+        assert_eq!(s.complement().ranges(), &[(0, 248)]);
+        let d =
+            IntervalSet::<u8>::full().difference(&IntervalSet::from_ranges([(0, 0), (255, 255)]));
+        assert_eq!(d.ranges(), &[(1, 254)]);
+        let d = IntervalSet::<u8>::full().difference(&IntervalSet::from_range(3, 255));
+        assert_eq!(d.ranges(), &[(0, 2)]);
+    }
+
+    #[test]
+    fn prefixes_are_minimal() {
+        let s = IntervalSet::<u32>::full();
+        assert_eq!(s.to_prefixes(), vec![(0, 0)]);
+        let s = IntervalSet::<u128>::full();
+        assert_eq!(s.to_networks(), vec![net("::/0")]);
+        let s = IntervalSet::<u8>::from_range(1, 254);
+        assert_eq!(
+            s.to_prefixes(),
+            vec![
+                (1, 8),
+                (2, 7),
+                (4, 6),
+                (8, 5),
+                (16, 4),
+                (32, 3),
+                (64, 2),
+                (128, 2),
+                (192, 3),
+                (224, 4),
+                (240, 5),
+                (248, 6),
+                (252, 7),
+                (254, 8)
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_entries_examples() {
+        let m = merge_entries(&[
+            net("2001:db8::1/128"),
+            net("10.128.0.0/9"),
+            net("10.1.2.3/32"),
+            net("10.0.0.0/9"),
+            net("198.51.100.77/24"),
+            net("2001:db8::/127"),
+        ]);
+        assert_eq!(m, vec![net("10.0.0.0/8"), net("198.51.100.0/24"), net("2001:db8::/127")]);
+        assert_eq!(merge_entries(&[net("0.0.0.0/1"), net("128.0.0.0/1")]), vec![net("0.0.0.0/0")]);
+        // Mapped entries stay IPv6.
+        assert_eq!(merge_entries(&[net("::ffff:10.0.0.0/104")]), vec![net("::ffff:a00:0/104")]);
+        assert_eq!(
+            dedup_countries(&[cc("US"), cc("DE"), cc("US"), cc("DE"), cc("FR")]),
+            vec![cc("US"), cc("DE"), cc("FR")]
+        );
+    }
+
+    #[test]
+    fn ip_set_families() {
+        let s = IpSet::from_networks(&[net("0.0.0.0/0")]);
+        assert!(s.contains("1.2.3.4".parse().unwrap()));
+        assert!(!s.contains("::1".parse().unwrap()));
+        assert!(!s.contains("::ffff:1.2.3.4".parse().unwrap()));
+        let both = IpSet::from_networks(&[net("0.0.0.0/0"), net("::/0")]);
+        assert!(both.is_full());
+        assert!(IpSet::viewers().is_subset(&both));
+        assert!(!IpSet::viewers().contains("::ffff:1.2.3.4".parse().unwrap()));
+        assert_eq!(both.to_networks(), vec![net("0.0.0.0/0"), net("::/0")]);
+    }
+
+    #[test]
+    fn country_set_ops() {
+        let a = CountrySet::from_codes(&[cc("US"), cc("DE"), cc("ZZ"), cc("AA")]);
+        assert_eq!(a.len(), 4);
+        assert_eq!(a.min(), Some(cc("AA")));
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![cc("AA"), cc("DE"), cc("US"), cc("ZZ")]);
+        assert_eq!(a.complement().len(), 672);
+        assert!(a.union(&a.complement()).is_full());
+        assert!(a.intersection(&a.complement()).is_empty());
+        assert!(CountrySet::all().complement().is_empty());
+        assert!(CountrySet::from_codes(&[cc("US")]).is_subset(&a));
+        assert_eq!(a.difference(&CountrySet::from_codes(&[cc("US")])).len(), 3);
+    }
+
+    #[test]
+    fn never_decides_union_of_two_rules() {
+        let r = set(vec![
+            ip(&["192.0.2.0/25"], Block),
+            ip(&["192.0.2.128/25"], Block),
+            ip(&["192.0.2.0/24"], Allow),
+        ]);
+        assert_eq!(never_decides(&r, 2), Some(vec![0, 1]));
+        assert_eq!(never_decides(&r, 0), None);
+        assert_eq!(never_decides(&r, 1), None);
+        assert_eq!(decides_for(&r, 2), None);
+        let w = decides_for(&r, 1).unwrap();
+        assert_eq!(evaluate(&r, &w).rule, Some(1));
+    }
+
+    #[test]
+    fn never_decides_after_any() {
+        let r = set(vec![Rule::any(Block), country(&["DE"], Allow)]);
+        assert_eq!(never_decides(&r, 1), Some(vec![0]));
+        assert_eq!(redundant(&r, 1), None, "never-deciding is not also redundant");
+        assert_eq!(allows_someone(&r), None);
+        assert!(blocks_someone(&r).is_some());
+    }
+
+    #[test]
+    fn responsible_names_deciders_only() {
+        let r = set(vec![
+            ip(&["10.0.0.0/8"], Block),
+            ip(&["10.1.0.0/16"], Block),
+            ip(&["10.1.2.0/24"], Allow),
+        ]);
+        assert_eq!(never_decides(&r, 1), Some(vec![0]));
+        assert_eq!(never_decides(&r, 2), Some(vec![0]));
+    }
+
+    #[test]
+    fn redundant_block_before_final_block() {
+        let r = set(vec![country(&["DE"], Block), Rule::any(Block)]);
+        assert_eq!(redundant(&r, 0), Some(vec![1]));
+        assert_eq!(redundant(&r, 1), None);
+        assert_eq!(never_decides(&r, 0), None);
+
+        let r = set(vec![ip(&["127.0.0.1"], Allow), country(&["DE"], Block), Rule::any(Block)]);
+        assert_eq!(redundant(&r, 1), Some(vec![2]));
+        assert_eq!(redundant(&r, 0), None);
+    }
+
+    #[test]
+    fn trailing_any_allow_is_redundant_with_default() {
+        let r = set(vec![country(&["DE"], Block), Rule::any(Allow)]);
+        let space = RuleSpace::new(&r);
+        assert_eq!(space.redundant(1), Some(Takeover { rules: vec![], default: true }));
+        assert_eq!(redundant(&r, 1), Some(vec![]));
+        assert_eq!(blocks_someone(&r).and_then(|v| v.country()), Some(cc("DE")));
+        // Mixed takeover: later rule and default.
+        let r = set(vec![ip(&["10.0.0.0/8"], Allow), ip(&["10.1.0.0/16"], Allow)]);
+        let t = RuleSpace::new(&r).redundant(0).unwrap();
+        assert_eq!(t, Takeover { rules: vec![1], default: true });
+    }
+
+    #[test]
+    fn ipv4_never_covers_ipv6() {
+        let r = set(vec![ip(&["0.0.0.0/0"], Block), Rule::any(Allow)]);
+        assert_eq!(never_decides(&r, 1), None);
+        let w = decides_for(&r, 1).unwrap();
+        assert!(w.ip().is_ipv6());
+        let r = set(vec![ip(&["0.0.0.0/0"], Block), ip(&["::/0"], Block), country(&["US"], Allow)]);
+        assert_eq!(never_decides(&r, 2), Some(vec![0, 1]));
+    }
+
+    #[test]
+    fn both_families_cover_everything() {
+        let r =
+            set(vec![ip(&["0.0.0.0/0", "::/0"], Allow), country(&["US"], Block), Rule::any(Block)]);
+        assert_eq!(never_decides(&r, 1), Some(vec![0]));
+        assert_eq!(never_decides(&r, 2), Some(vec![0]));
+        assert_eq!(blocks_someone(&r), None);
+        // The mapped block is not viewer space: ::/0 minus it plus v4 still covers all.
+        let r = set(vec![ip(&["0.0.0.0/0", "::/1", "8000::/1"], Allow), Rule::any(Block)]);
+        assert_eq!(never_decides(&r, 1), Some(vec![0]));
+    }
+
+    #[test]
+    fn mapped_entries_match_nobody() {
+        let r = set(vec![ip(&["::ffff:0:0/96"], Block), Rule::any(Allow)]);
+        let space = RuleSpace::new(&r);
+        assert_eq!(space.never_decides(0), Some(vec![]));
+        assert_eq!(space.matches_someone(0), None);
+        assert_eq!(space.blocks_someone(), None);
+        // IPv6 space minus the mapped block, plus IPv4, is everything.
+        let r = set(vec![ip(&["::/0"], Block), ip(&["0.0.0.0/0"], Block), Rule::any(Allow)]);
+        assert_eq!(never_decides(&r, 2), Some(vec![0, 1]));
+        // Witnesses are never mapped addresses.
+        let r = set(vec![ip(&["::ffff:0:0/95"], Block)]);
+        let w = decides_for(&r, 0).unwrap();
+        assert_eq!(evaluate(&r, &w).rule, Some(0));
+    }
+
+    #[test]
+    fn country_list_covered_by_earlier_country_rules() {
+        let r = set(vec![
+            country(&["US", "DE"], Block),
+            country(&["FR"], Allow),
+            country(&["DE", "FR"], Allow),
+        ]);
+        assert_eq!(never_decides(&r, 2), Some(vec![0, 1]));
+        // Unknown country is never in a country rule.
+        let r = set(vec![country(&["US"], Block), Rule::any(Allow)]);
+        let w = decides_for(&r, 1).unwrap();
+        assert_eq!(evaluate(&r, &w).rule, Some(1));
+    }
+
+    #[test]
+    fn all_countries_do_not_cover_unknown() {
+        let every: Vec<Rule> = (0..676)
+            .collect::<Vec<usize>>()
+            .chunks(338)
+            .map(|c| {
+                Rule::country(c.iter().filter_map(|&i| CountryCode::from_index(i)).collect(), Block)
+            })
+            .collect();
+        let mut rules = every;
+        rules.push(Rule::any(Allow));
+        let r = set(rules);
+        let w = decides_for(&r, 2).unwrap();
+        assert_eq!(w.country(), None);
+        assert_eq!(evaluate(&r, &w).rule, Some(2));
+    }
+
+    #[test]
+    fn equivalence() {
+        let a = set(vec![ip(&["10.0.0.0/9", "10.128.0.0/9", "10.1.2.3"], Block)]);
+        let b = set(vec![ip(&["10.0.0.0/8"], Block)]);
+        assert_eq!(equivalent(&a, &b), Ok(()));
+        let c = set(vec![ip(&["10.0.0.0/8"], Block), Rule::any(Allow)]);
+        assert_eq!(equivalent(&a, &c), Ok(()));
+        let d = set(vec![ip(&["10.0.0.0/9"], Block)]);
+        let w = equivalent(&a, &d).unwrap_err();
+        assert_ne!(evaluate(&a, &w).action, evaluate(&d, &w).action);
+        let diffs = differences(&a, &d);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].a, Decision { action: Block, rule: Some(0) });
+        assert_eq!(diffs[0].b, Decision::DEFAULT);
+        assert_eq!(equivalent(&RuleSet::default(), &set(vec![Rule::any(Allow)])), Ok(()));
+    }
+
+    #[test]
+    fn partition_agrees_with_reference_on_witnesses() {
+        let r = set(vec![
+            ip(&["10.0.0.0/8", "2001:db8::/32", "::ffff:10.0.0.0/104"], Allow),
+            country(&["US", "DE"], Block),
+            ip(&["10.1.0.0/16", "::/0"], Block),
+            country(&["DE", "FR"], Allow),
+            Rule::any(Block),
+        ]);
+        let space = RuleSpace::new(&r);
+        for atom in space.atoms() {
+            let w = atom.witness();
+            assert_eq!(space.matching(&w), atom.matching());
+            assert_eq!(space.decide(atom.matching()), evaluate(&r, &w));
+        }
+    }
+}
