@@ -73,7 +73,8 @@ pub fn explain(rules: &RuleSet, viewer: &Viewer) -> Explanation {
             RuleKind::IpSrc(nets) => match nets.iter().position(|n| n.contains(&ip)) {
                 Some(entry) => Reason::InNetwork { entry, network: nets[entry] },
                 None => {
-                    let same_family = nets.iter().filter(|n| n.addr().is_ipv4() == ip.is_ipv4()).count();
+                    let same_family =
+                        nets.iter().filter(|n| n.addr().is_ipv4() == ip.is_ipv4()).count();
                     Reason::NotInNetworks { same_family, other_family: nets.len() - same_family }
                 }
             },
@@ -85,7 +86,8 @@ pub fn explain(rules: &RuleSet, viewer: &Viewer) -> Explanation {
                 },
             },
         };
-        let matched = matches!(reason, Reason::Any | Reason::InNetwork { .. } | Reason::CountryListed { .. });
+        let matched =
+            matches!(reason, Reason::Any | Reason::InNetwork { .. } | Reason::CountryListed { .. });
         let reached = decision.rule.is_none();
         if matched && reached {
             decision = Decision { action: rule.action, rule: Some(i) };
@@ -105,10 +107,13 @@ impl Reason {
             }
             Reason::NotInNetworks { same_family, other_family } => {
                 let fam = if viewer.ip().is_ipv4() { "IPv4" } else { "IPv6" };
-                let mut s = format!("{} is in none of the {same_family} {fam} entries", viewer.ip());
+                let mut s =
+                    format!("{} is in none of the {same_family} {fam} entries", viewer.ip());
                 if *other_family > 0 {
                     let other = if viewer.ip().is_ipv4() { "IPv6" } else { "IPv4" };
-                    s.push_str(&format!(" ({other_family} {other} entries never match an {fam} viewer)"));
+                    s.push_str(&format!(
+                        " ({other_family} {other} entries never match an {fam} viewer)"
+                    ));
                 }
                 s
             }
@@ -120,7 +125,9 @@ impl Reason {
                 Some(c) => format!("country {c} is not listed"),
                 None => "country not listed".into(),
             },
-            Reason::CountryUnknown => "the viewer's country is unknown, which matches no country rule".into(),
+            Reason::CountryUnknown => {
+                "the viewer's country is unknown, which matches no country rule".into()
+            }
         }
     }
 }
@@ -138,7 +145,8 @@ mod tests {
             Rule::country(vec![CountryCode::new("US").unwrap()], Action::Block),
             Rule::any(Action::Block),
         ]);
-        let v = Viewer::new("2606:2800:220:1::1".parse().unwrap()).with_country(CountryCode::new("US"));
+        let v =
+            Viewer::new("2606:2800:220:1::1".parse().unwrap()).with_country(CountryCode::new("US"));
         let e = explain(&rules, &v);
         assert_eq!(e.decision, reference::evaluate(&rules, &v));
         assert_eq!(e.decision.rule, Some(1));

@@ -1286,6 +1286,57 @@ mod tests {
     }
 
     #[test]
+    fn rule_level_warnings() {
+        let d = r#"[{"type":"any","action":"block"},{"type":"ip.geoip.country","country":["DE"],"action":"allow"}]"#;
+        has(d, "never-decides", "/1");
+        let v = run(d);
+        let nd = v.diagnostics().iter().find(|x| x.code == Code::NeverDecides).unwrap();
+        assert_eq!(nd.related[0].location.path, "/0");
+        has(d, "blocks-everyone", "/0");
+
+        let d = r#"[{"type":"ip.src","ip":["127.0.0.1"],"action":"allow"},{"type":"ip.geoip.country","country":["DE"],"action":"block"},{"type":"any","action":"block"}]"#;
+        has(d, "non-routable-entry", "/0/ip/0");
+        has(d, "redundant-rule", "/1");
+        let v = run(d);
+        let r = v.diagnostics().iter().find(|x| x.code == Code::RedundantRule).unwrap();
+        assert_eq!(r.related[0].location.path, "/2");
+
+        let d = r#"[{"type":"ip.src","ip":["192.0.2.0/25"],"action":"block"},{"type":"ip.src","ip":["192.0.2.128/25"],"action":"block"},{"type":"ip.src","ip":["192.0.2.0/24"],"action":"allow"}]"#;
+        has(d, "never-decides", "/2");
+        let v = run(d);
+        let nd = v.diagnostics().iter().find(|x| x.code == Code::NeverDecides).unwrap();
+        let rel: Vec<&str> = nd.related.iter().map(|r| r.location.path.as_str()).collect();
+        assert_eq!(rel, ["/0", "/1"]);
+
+        let d = r#"[{"type":"ip.geoip.country","country":["US"],"action":"allow"}]"#;
+        has(d, "never-blocks", "/0");
+        let v = run(d);
+        assert!(v.is_valid());
+        assert!(v.diagnostics()[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains(r#"{"type": "any", "action": "block"}"#));
+
+        has(
+            r#"[{"type":"ip.src","ip":["8.8.8.0/24"],"action":"block"},{"type":"any","action":"allow"}]"#,
+            "trailing-allow-any",
+            "/1",
+        );
+        let d = r#"[{"type":"ip.src","ip":["93.184.216.0/24"],"action":"allow"},{"type":"any","action":"block"}]"#;
+        has(d, "single-family-allow-list", "/0");
+        let d = r#"[{"type":"ip.src","ip":["203.0.113.7"],"action":"allow"},{"type":"any","action":"block"}]"#;
+        has(d, "single-host-allow", "/0/ip/0");
+    }
+
+    #[test]
+    fn no_false_rule_warnings_on_a_plain_allow_list() {
+        let d = r#"{"accessRules":[{"type":"ip.geoip.country","country":["US","CA"],"action":"allow"},{"type":"ip.src","ip":["8.8.0.0/16","2001:4860::/32"],"action":"allow"},{"type":"any","action":"block"}]}"#;
+        let v = run(d);
+        assert!(v.diagnostics().is_empty(), "{:?}", v.diagnostics());
+    }
+
+    #[test]
     fn edit_distance_basics() {
         assert_eq!(edit_distance("country", "contry"), 1);
         assert_eq!(misspelt_field("contry", RULE_FIELDS), Some("country"));

@@ -4,6 +4,7 @@ use ipnet::IpNet;
 
 use crate::diagnostic::{Code, Diagnostic, Related};
 use crate::rule::{network_to_string, Action, RuleKind, RuleSet};
+use crate::space::RuleSpace;
 use crate::validate::RuleSource;
 
 fn warning(code: Code, source: &RuleSource, message: String, help: Option<String>) -> Diagnostic {
@@ -49,20 +50,82 @@ pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<D
             Some(format!("remove rule {last}")),
         ));
     }
-    if !rules.iter().any(|r| r.action == Action::Block) {
+    // Exact set reasoning over (address, country) pairs (SPEC §3).
+    let Some(space) = RuleSpace::try_new(rule_set) else { return out };
+    let never_blocks = space.blocks_someone().is_none();
+    for i in 0..rules.len() {
+        if let Some(earlier) = space.never_decides(i) {
+            let (message, help) = if earlier.is_empty() {
+                (
+                    format!("rule {i} matches no viewer, so it never decides"),
+                    format!("remove rule {i}"),
+                )
+            } else {
+                (
+                    format!(
+                        "rule {i} never decides: every viewer it matches is matched first by {}",
+                        rule_list(&earlier)
+                    ),
+                    format!("remove rule {i}, or move it before {}", rule_list(&earlier)),
+                )
+            };
+            let mut d = warning(Code::NeverDecides, &sources[i], message, Some(help));
+            d.related = related(sources, &earlier, "matches first");
+            out.push(d);
+        } else if let Some(takeover) = space.redundant(i) {
+            if (trailing_allow && i == last) || (never_blocks && takeover.rules.is_empty()) {
+                continue; // reported as trailing-allow-any or never-blocks
+            }
+            let mut who: Vec<String> = Vec::new();
+            if !takeover.rules.is_empty() {
+                who.push(rule_list(&takeover.rules));
+            }
+            if takeover.default {
+                who.push(format!("the default ({})", crate::rule::DEFAULT_ACTION));
+            }
+            let mut d = warning(
+                Code::RedundantRule,
+                &sources[i],
+                format!(
+                    "rule {i} is redundant: without it {} decides the same ({}) for every viewer it matches",
+                    who.join(" and "),
+                    rules[i].action
+                ),
+                Some(format!("remove rule {i}")),
+            );
+            d.related = related(sources, &takeover.rules, "decides the same");
+            out.push(d);
+        }
+    }
+    if never_blocks {
         out.push(warning(
             Code::NeverBlocks,
             &sources[0],
-            "no rule blocks, and viewers no rule matches are allowed: these rules restrict nobody"
-                .into(),
-            Some(
-                r#"append {"type": "any", "action": "block"} to allow only the viewers listed"#
-                    .into(),
-            ),
+            "no viewer is ever blocked: no rule blocks anyone, and viewers no rule matches are allowed".into(),
+            Some(r#"append {"type": "any", "action": "block"} to allow only the viewers listed"#.into()),
+        ));
+    } else if space.allows_someone().is_none() {
+        out.push(warning(
+            Code::BlocksEveryone,
+            &sources[0],
+            "every viewer is blocked: the token can never be used".into(),
+            Some("allow the intended viewers before the block".into()),
         ));
     }
     out.extend(allow_list_warnings(rule_set, sources));
     out
+}
+
+/// `rule 0`, `rules 0 and 1`, `rules 0, 1 and 3`.
+fn rule_list(rules: &[usize]) -> String {
+    match rules {
+        [] => "no rule".into(),
+        [one] => format!("rule {one}"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(usize::to_string).collect();
+            format!("rules {} and {last}", init.join(", "))
+        }
+    }
 }
 
 /// Single-family allow-lists and single-host allow entries followed by a

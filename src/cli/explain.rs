@@ -18,21 +18,36 @@ pub fn run(args: ExplainArgs) -> Outcome {
     let w = &mut out;
     writeln!(w, "viewer {}", viewer.ip())?;
     if viewer.ip() != ip {
-        writeln!(w, "  written as {ip}: an IPv4-mapped IPv6 address is evaluated as its IPv4 address")?;
+        writeln!(
+            w,
+            "  written as {ip}: an IPv4-mapped IPv6 address is evaluated as its IPv4 address"
+        )?;
     }
     writeln!(w, "  GeoIP database: {}", describe_database(&geo))?;
     let record = geo.lookup_detail(viewer.ip()).map_err(|e| anyhow::anyhow!(e))?;
     let country = match given {
         Some(c) => {
-            writeln!(w, "  country {c} (given; GeoIP would say {})", record.country.map_or("unknown".into(), |c| c.to_string()))?;
+            writeln!(
+                w,
+                "  country {c} (given; GeoIP would say {})",
+                record.country.map_or("unknown".into(), |c| c.to_string())
+            )?;
             Some(c)
         }
         None => {
             match (record.country, record.network) {
-                (Some(c), Some(net)) => writeln!(w, "  country {c} (GeoIP {} of network {net})", record.source_field.unwrap_or("record"))?,
+                (Some(c), Some(net)) => writeln!(
+                    w,
+                    "  country {c} (GeoIP {} of network {net})",
+                    record.source_field.unwrap_or("record")
+                )?,
                 (Some(c), None) => writeln!(w, "  country {c} (GeoIP)")?,
-                (None, Some(net)) if record.has_record => writeln!(w, "  country unknown (the record of {net} has no country)")?,
-                (None, _) => writeln!(w, "  country unknown (no GeoIP record): no country rule can match")?,
+                (None, Some(net)) if record.has_record => {
+                    writeln!(w, "  country unknown (the record of {net} has no country)")?
+                }
+                (None, _) => {
+                    writeln!(w, "  country unknown (no GeoIP record): no country rule can match")?
+                }
             }
             record.country
         }
@@ -44,7 +59,10 @@ pub fn run(args: ExplainArgs) -> Outcome {
     let e = explain(rules, &viewer);
     let matcher = Matcher::new(rules);
     debug_assert_eq!(matcher.decide(&viewer), e.decision);
-    if given.is_none() && !matcher.needs_country(viewer.ip()) && rules.rules.iter().any(|r| matches!(r.kind, RuleKind::Country(_))) {
+    if given.is_none()
+        && !matcher.needs_country(viewer.ip())
+        && rules.rules.iter().any(|r| matches!(r.kind, RuleKind::Country(_)))
+    {
         writeln!(w, "  (the compiled matcher skips the GeoIP lookup for this address: an earlier rule decides first)")?;
     }
     writeln!(w)?;
@@ -54,12 +72,20 @@ pub fn run(args: ExplainArgs) -> Outcome {
             RuleKind::Any => "any".to_owned(),
             RuleKind::IpSrc(nets) => {
                 let list: Vec<String> = nets.iter().take(4).map(network_to_string).collect();
-                let more = if nets.len() > 4 { format!(", … {} more", nets.len() - 4) } else { String::new() };
+                let more = if nets.len() > 4 {
+                    format!(", … {} more", nets.len() - 4)
+                } else {
+                    String::new()
+                };
                 format!("ip.src [{}{more}]", list.join(", "))
             }
             RuleKind::Country(codes) => {
                 let list: Vec<&str> = codes.iter().take(8).map(|c| c.as_str()).collect();
-                let more = if codes.len() > 8 { format!(", … {} more", codes.len() - 8) } else { String::new() };
+                let more = if codes.len() > 8 {
+                    format!(", … {} more", codes.len() - 8)
+                } else {
+                    String::new()
+                };
                 format!("ip.geoip.country [{}{more}]", list.join(", "))
             }
         };
@@ -75,7 +101,11 @@ pub fn run(args: ExplainArgs) -> Outcome {
     writeln!(w)?;
     match e.decision.rule {
         Some(r) => writeln!(w, "decision: {} by rule {r}", e.decision.action)?,
-        None => writeln!(w, "decision: {} (no rule matched; viewers no rule matches are allowed)", e.decision.action)?,
+        None => writeln!(
+            w,
+            "decision: {} (no rule matched; viewers no rule matches are allowed)",
+            e.decision.action
+        )?,
     }
     let mut stdout = io::stdout().lock();
     stdout.write_all(&out)?;

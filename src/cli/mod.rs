@@ -151,7 +151,9 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
                 _ => ExitCode::from(2),
             };
         }
@@ -173,7 +175,9 @@ pub fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `--version` with the embedded database's type and build date (SPEC §5).
@@ -191,18 +195,28 @@ fn read_rules(args: &RulesArgs) -> anyhow::Result<(String, Vec<u8>)> {
     let limit = args.max_bytes as u64 + 1;
     let mut bytes = Vec::new();
     if args.rules == "-" {
-        io::stdin().lock().take(limit).read_to_end(&mut bytes).context("cannot read the rules from standard input")?;
+        io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .context("cannot read the rules from standard input")?;
         Ok(("<stdin>".into(), bytes))
     } else {
-        let file = std::fs::File::open(&args.rules).with_context(|| format!("cannot open rules file {}", args.rules))?;
-        file.take(limit).read_to_end(&mut bytes).with_context(|| format!("cannot read rules file {}", args.rules))?;
+        let file = std::fs::File::open(&args.rules)
+            .with_context(|| format!("cannot open rules file {}", args.rules))?;
+        file.take(limit)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read rules file {}", args.rules))?;
         Ok((args.rules.clone(), bytes))
     }
 }
 
 fn options(args: &RulesArgs) -> Options {
     let now = args.now.or_else(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_secs()).ok())
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
     });
     Options { now, limits: Limits { max_document_bytes: args.max_bytes, ..Limits::default() } }
 }
@@ -251,11 +265,14 @@ fn open_geo(args: &GeoArgs) -> anyhow::Result<GeoDatabase> {
 
 /// A viewer's address as given on the command line.
 fn parse_viewer_ip(text: &str) -> anyhow::Result<std::net::IpAddr> {
-    text.trim().parse().map_err(|_| anyhow!("invalid viewer address {text:?}: expected an IPv4 or IPv6 address"))
+    text.trim()
+        .parse()
+        .map_err(|_| anyhow!("invalid viewer address {text:?}: expected an IPv4 or IPv6 address"))
 }
 
 /// A viewer's country as given on the command line (any case, SPEC §4).
 fn parse_viewer_country(text: &str) -> anyhow::Result<accessrules::CountryCode> {
-    accessrules::CountryCode::new_case_insensitive(text.trim())
-        .ok_or_else(|| anyhow!("invalid country {text:?}: expected an ISO 3166-1 alpha-2 code such as US"))
+    accessrules::CountryCode::new_case_insensitive(text.trim()).ok_or_else(|| {
+        anyhow!("invalid country {text:?}: expected an ISO 3166-1 alpha-2 code such as US")
+    })
 }

@@ -21,7 +21,12 @@ pub fn write_json(out: &mut impl Write, v: &Validation) -> io::Result<()> {
 /// Each diagnostic as `severity[code]: message`, ` --> file:line:column`,
 /// the source lines with the value underlined, related places and help;
 /// then a summary line.
-pub fn write_human(out: &mut impl Write, v: &Validation, file: &str, colour: bool) -> io::Result<()> {
+pub fn write_human(
+    out: &mut impl Write,
+    v: &Validation,
+    file: &str,
+    colour: bool,
+) -> io::Result<()> {
     let renderer = if colour { Renderer::styled() } else { Renderer::plain() };
     let source = v.document().map(|d| d.source());
     for d in v.diagnostics() {
@@ -35,7 +40,12 @@ pub fn write_human(out: &mut impl Write, v: &Validation, file: &str, colour: boo
     } else {
         let form = v.document().map_or("document", |d| d.form().describe());
         let rules = v.rule_set().map_or(0, |r| r.rules.len());
-        writeln!(out, "{file}: valid {form} with {}: {}", plural(rules, "rule"), plural(w, "warning"))
+        writeln!(
+            out,
+            "{file}: valid {form} with {}: {}",
+            plural(rules, "rule"),
+            plural(w, "warning")
+        )
     }
 }
 
@@ -86,7 +96,12 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
                             hi = hi.max(rs.end);
                             shown.push(r);
                         } else {
-                            notes.push(format!("{}: {} (line {})", r.label, r.location.path, r.location.line.unwrap_or(0)));
+                            notes.push(format!(
+                                "{}: {} (line {})",
+                                r.label,
+                                r.location.path,
+                                r.location.line.unwrap_or(0)
+                            ));
                         }
                     }
                     None => notes.push(format!("{}: {}", r.label, r.location.path)),
@@ -95,15 +110,21 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
             let (line_no, text, offset) = window(src, lo, hi);
             let local = |a: usize, b: usize| {
                 let a = floor_char(src, a.min(src.len())).saturating_sub(offset).min(text.len());
-                let b = floor_char(src, b.min(src.len())).saturating_sub(offset).min(text.len()).max(a);
+                let b =
+                    floor_char(src, b.min(src.len())).saturating_sub(offset).min(text.len()).max(a);
                 a..b
             };
-            let mut snippet = Snippet::source(text).line_start(line_no).path(file.to_owned()).annotation(
-                AnnotationKind::Primary.span(local(span.start, span.end.max(span.start + 1))),
-            );
+            let mut snippet =
+                Snippet::source(text).line_start(line_no).path(file.to_owned()).annotation(
+                    AnnotationKind::Primary.span(local(span.start, span.end.max(span.start + 1))),
+                );
             for r in shown {
                 if let Some(rs) = r.location.span {
-                    snippet = snippet.annotation(AnnotationKind::Context.span(local(rs.start, rs.end)).label(r.label.clone()));
+                    snippet = snippet.annotation(
+                        AnnotationKind::Context
+                            .span(local(rs.start, rs.end))
+                            .label(r.label.clone()),
+                    );
                 }
             }
             group = group.element(snippet);

@@ -6,7 +6,10 @@ use std::net::IpAddr;
 use accessrules::geo::GeoDatabase;
 use accessrules::{Action, CountryCode, Decision, Matcher, Viewer};
 
-use super::{open_geo, parse_viewer_country, parse_viewer_ip, valid_rules, OutputFormat, Outcome, SimulateArgs};
+use super::{
+    open_geo, parse_viewer_country, parse_viewer_ip, valid_rules, Outcome, OutputFormat,
+    SimulateArgs,
+};
 
 /// Where a viewer's country came from (SPEC §4 `country_source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +40,12 @@ pub struct Outcome1 {
 
 /// Resolves the country (given, else GeoIP) and decides.
 #[inline]
-pub fn evaluate(matcher: &Matcher, geo: &GeoDatabase, ip: IpAddr, given: Option<CountryCode>) -> Outcome1 {
+pub fn evaluate(
+    matcher: &Matcher,
+    geo: &GeoDatabase,
+    ip: IpAddr,
+    given: Option<CountryCode>,
+) -> Outcome1 {
     let viewer = Viewer::new(ip);
     let (country, source) = match given {
         Some(c) => (Some(c), CountrySource::Given),
@@ -67,14 +75,23 @@ pub fn write_outcome(out: &mut Vec<u8>, o: &Outcome1, format: OutputFormat) {
                 }
                 None => out.extend_from_slice(b"null"),
             }
-            let _ = write!(out, ",\"country_source\":\"{}\",\"decision\":\"{action}\",\"rule\":", o.source.as_str());
+            let _ = write!(
+                out,
+                ",\"country_source\":\"{}\",\"decision\":\"{action}\",\"rule\":",
+                o.source.as_str()
+            );
             match o.decision.rule {
                 Some(r) => write!(out, "{r}}}\n"),
                 None => writeln!(out, "null}}"),
             }
         }
         OutputFormat::Tsv => {
-            let _ = write!(out, "{}\t{}\t{action}\t", o.ip, o.country.as_ref().map_or("-", |c| c.as_str()));
+            let _ = write!(
+                out,
+                "{}\t{}\t{action}\t",
+                o.ip,
+                o.country.as_ref().map_or("-", |c| c.as_str())
+            );
             match o.decision.rule {
                 Some(r) => writeln!(out, "{r}"),
                 None => writeln!(out, "-"),
@@ -88,7 +105,9 @@ pub fn write_outcome(out: &mut Vec<u8>, o: &Outcome1, format: OutputFormat) {
             };
             let by = match o.decision.rule {
                 Some(r) => format!("by rule {r}"),
-                None => format!("(no rule matched; the default is {})", accessrules::DEFAULT_ACTION),
+                None => {
+                    format!("(no rule matched; the default is {})", accessrules::DEFAULT_ACTION)
+                }
             };
             let verb = if o.decision.action == Action::Allow { "allow" } else { "block" };
             writeln!(out, "{} ({country}): {verb} {by}", o.ip)

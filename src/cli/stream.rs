@@ -14,7 +14,7 @@ use accessrules::{Action, CountryCode, Matcher, RuleKind, RuleSet};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::simulate::{evaluate, write_outcome};
-use super::{Failure, OutputFormat, Outcome};
+use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
 const CHUNK: usize = 4 << 20;
@@ -92,12 +92,17 @@ pub fn parse_line(line: &[u8]) -> Result<ParsedLine, String> {
         return Ok(None);
     }
     if line[0] == b'{' {
-        let v: NdjsonViewer =
-            serde_json::from_slice(line).map_err(|e| format!("invalid ndjson viewer {:?}: {e}", shown(line)))?;
-        let ip = v.ip.trim().parse().map_err(|_| format!("invalid viewer address {:?}", shown(v.ip.as_bytes())))?;
+        let v: NdjsonViewer = serde_json::from_slice(line)
+            .map_err(|e| format!("invalid ndjson viewer {:?}: {e}", shown(line)))?;
+        let ip =
+            v.ip.trim()
+                .parse()
+                .map_err(|_| format!("invalid viewer address {:?}", shown(v.ip.as_bytes())))?;
         let country = match v.country.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(c) => Some(country_from_bytes(c.as_bytes()).ok_or_else(|| format!("invalid country {c:?}"))?),
+            Some(c) => Some(
+                country_from_bytes(c.as_bytes()).ok_or_else(|| format!("invalid country {c:?}"))?,
+            ),
         };
         return Ok(Some((ip, country)));
     }
@@ -111,7 +116,9 @@ pub fn parse_line(line: &[u8]) -> Result<ParsedLine, String> {
         .ok_or_else(|| format!("invalid viewer address {:?}", shown(ip_part)))?;
     let country = match cc_part {
         None | Some([]) => None,
-        Some(cc) => Some(country_from_bytes(cc).ok_or_else(|| format!("invalid country {:?}", shown(cc)))?),
+        Some(cc) => {
+            Some(country_from_bytes(cc).ok_or_else(|| format!("invalid country {:?}", shown(cc)))?)
+        }
     };
     Ok(Some((ip, country)))
 }
@@ -125,8 +132,19 @@ struct PartResult {
     bad: Vec<(u64, String)>,
 }
 
-fn process_part(part: &[u8], matcher: &Matcher, geo: &GeoDatabase, format: OutputFormat, rules: usize) -> PartResult {
-    let mut r = PartResult { out: Vec::with_capacity(part.len() * 2), stats: Stats::new(rules), lines: 0, bad: vec![] };
+fn process_part(
+    part: &[u8],
+    matcher: &Matcher,
+    geo: &GeoDatabase,
+    format: OutputFormat,
+    rules: usize,
+) -> PartResult {
+    let mut r = PartResult {
+        out: Vec::with_capacity(part.len() * 2),
+        stats: Stats::new(rules),
+        lines: 0,
+        bad: vec![],
+    };
     let mut rest = part;
     while !rest.is_empty() {
         let (line, next) = match memchr::memchr(b'\n', rest) {
@@ -254,12 +272,19 @@ fn progress_bar(len: Option<u64>) -> ProgressBar {
 }
 
 /// Runs `simulate --input`.
-pub fn run(matcher: &Matcher, rules: &RuleSet, geo: &GeoDatabase, input: &str, format: OutputFormat) -> Outcome {
+pub fn run(
+    matcher: &Matcher,
+    rules: &RuleSet,
+    geo: &GeoDatabase,
+    input: &str,
+    format: OutputFormat,
+) -> Outcome {
     let (mut reader, len): (Box<dyn Read>, Option<u64>) = if input == "-" {
         (Box::new(io::stdin().lock()), None)
     } else {
-        let file = std::fs::File::open(input)
-            .map_err(|e| Failure::Error(anyhow::anyhow!("cannot open viewer input {input}: {e}")))?;
+        let file = std::fs::File::open(input).map_err(|e| {
+            Failure::Error(anyhow::anyhow!("cannot open viewer input {input}: {e}"))
+        })?;
         let len = file.metadata().ok().map(|m| m.len());
         (Box::new(file), len)
     };
@@ -283,10 +308,9 @@ pub fn run(matcher: &Matcher, rules: &RuleSet, geo: &GeoDatabase, input: &str, f
     loop {
         let want = CHUNK.saturating_sub(buf.len()).max(1);
         let before = buf.len();
-        let n = (&mut reader)
-            .take(want as u64)
-            .read_to_end(&mut buf)
-            .map_err(|e| Failure::Error(anyhow::anyhow!("cannot read viewer input {input}: {e}")))?;
+        let n = (&mut reader).take(want as u64).read_to_end(&mut buf).map_err(|e| {
+            Failure::Error(anyhow::anyhow!("cannot read viewer input {input}: {e}"))
+        })?;
         let eof = n < want;
         progress.inc((buf.len() - before) as u64);
         if let Some(start) = skipping {
@@ -307,11 +331,8 @@ pub fn run(matcher: &Matcher, rules: &RuleSet, geo: &GeoDatabase, input: &str, f
                 }
             }
         }
-        let complete = if eof {
-            buf.len()
-        } else {
-            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
-        };
+        let complete =
+            if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
         run.region(&buf[..complete], &mut out).map_err(|e| Failure::Error(e.into()))?;
         buf.drain(..complete);
         if buf.len() > MAX_LINE {
@@ -343,9 +364,17 @@ fn print_summary(s: &Stats, rules: &RuleSet) {
         };
         let _ = writeln!(err, "  rule {i} ({what}, {}): {} viewers", rule.action, s.hits[i]);
     }
-    let _ = writeln!(err, "  no rule matched (default {}): {} viewers", accessrules::DEFAULT_ACTION, s.hits[rules.rules.len()]);
+    let _ = writeln!(
+        err,
+        "  no rule matched (default {}): {} viewers",
+        accessrules::DEFAULT_ACTION,
+        s.hits[rules.rules.len()]
+    );
     if s.bad_lines > MAX_REPORTED_BAD_LINES {
-        let _ = writeln!(err, "  (only the first {MAX_REPORTED_BAD_LINES} bad lines were reported one by one)");
+        let _ = writeln!(
+            err,
+            "  (only the first {MAX_REPORTED_BAD_LINES} bad lines were reported one by one)"
+        );
     }
 }
 
@@ -359,8 +388,14 @@ mod tests {
         assert_eq!(p("").unwrap(), None);
         assert_eq!(p("  # comment").unwrap(), None);
         assert_eq!(p("8.8.8.8\r").unwrap(), Some(("8.8.8.8".parse().unwrap(), None)));
-        assert_eq!(p("8.8.8.8, us").unwrap(), Some(("8.8.8.8".parse().unwrap(), CountryCode::new("US"))));
-        assert_eq!(p(r#"{"ip":"::1","country":"de"}"#).unwrap(), Some(("::1".parse().unwrap(), CountryCode::new("DE"))));
+        assert_eq!(
+            p("8.8.8.8, us").unwrap(),
+            Some(("8.8.8.8".parse().unwrap(), CountryCode::new("US")))
+        );
+        assert_eq!(
+            p(r#"{"ip":"::1","country":"de"}"#).unwrap(),
+            Some(("::1".parse().unwrap(), CountryCode::new("DE")))
+        );
         assert!(p("8.8.8").is_err());
         assert!(p("8.8.8.8,USA").is_err());
         assert!(p("fe80::1%eth0").is_err());
