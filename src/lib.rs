@@ -8,6 +8,7 @@ pub mod country;
 mod diagnostic;
 mod document;
 mod explain;
+mod fix;
 mod ip;
 mod json;
 mod matcher;
@@ -15,11 +16,13 @@ pub mod reference;
 mod rule;
 pub mod space;
 mod validate;
+pub mod viewer_line;
 mod warnings;
 
 pub use diagnostic::{pointer_push, Code, Diagnostic, Location, Related, Severity};
 pub use document::{Document, InputForm, Limits};
 pub use explain::{explain, Explanation, Reason, Step};
+pub use fix::{fix, Fix, FixError};
 pub use json::Span;
 pub use matcher::{Matcher, TooManyRules, MAX_COMPILED_RULES};
 pub use rule::{

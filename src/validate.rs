@@ -51,7 +51,6 @@ pub struct Validation {
     document: Option<Document>,
     diagnostics: Vec<Diagnostic>,
     rule_set: Option<RuleSet>,
-    pub(crate) sources: Vec<RuleSource>,
 }
 
 impl Validation {
@@ -102,9 +101,7 @@ impl Validation {
 pub fn check(input: &[u8], options: &Options) -> Validation {
     match Document::parse(input, &options.limits) {
         Ok(doc) => validate(doc, options),
-        Err(d) => {
-            Validation { document: None, diagnostics: vec![*d], rule_set: None, sources: vec![] }
-        }
+        Err(d) => Validation { document: None, diagnostics: vec![*d], rule_set: None },
     }
 }
 
@@ -124,7 +121,7 @@ pub fn validate(document: Document, options: &Options) -> Validation {
         diagnostics.extend(warnings::rule_warnings(rule_set, &sources));
     }
     diagnostics.sort_by_key(|d| (d.location.span.map_or(usize::MAX, |s| s.start), d.severity));
-    Validation { document: Some(document), diagnostics, rule_set, sources }
+    Validation { document: Some(document), diagnostics, rule_set }
 }
 
 struct Cx<'a> {
