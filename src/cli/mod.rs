@@ -9,7 +9,7 @@ mod render;
 mod simulate;
 mod stream;
 
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -64,6 +64,10 @@ struct ValidateArgs {
     /// Fail (exit 1) when there are warnings.
     #[arg(long)]
     deny_warnings: bool,
+    /// Print a corrected document that decides the same for every viewer
+    /// (the changes go to standard error).
+    #[arg(long, conflicts_with = "format")]
+    fix: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -230,6 +234,9 @@ fn validate(args: ValidateArgs) -> Outcome {
     let (name, bytes) = read_rules(&args.rules)?;
     let validation = check(&bytes, &options(&args.rules));
     let mut out = io::stdout().lock();
+    if args.fix {
+        return fix(&validation, &name);
+    }
     match args.format {
         DiagnosticFormat::Json => render::write_json(&mut out, &validation)?,
         DiagnosticFormat::Human => {
@@ -241,6 +248,38 @@ fn validate(args: ValidateArgs) -> Outcome {
         return Err(Failure::Invalid);
     }
     Ok(())
+}
+
+/// `validate --fix`: the proven correction on standard output, the list of
+/// changes on standard error; an invalid document gets its diagnostics
+/// and exit 1.
+fn fix(validation: &Validation, name: &str) -> Outcome {
+    match accessrules::fix(validation) {
+        Ok(fixed) => {
+            let mut text = serde_json::to_string_pretty(&fixed.document).map_err(|e| anyhow!(e))?;
+            text.push('\n');
+            let mut out = io::stdout().lock();
+            io::Write::write_all(&mut out, text.as_bytes())?;
+            io::Write::flush(&mut out)?;
+            let mut err = io::stderr().lock();
+            if fixed.changes.is_empty() {
+                let _ = writeln!(err, "{name}: nothing to fix");
+            }
+            for c in &fixed.changes {
+                let _ = writeln!(err, "{name}: {c}");
+            }
+            if validation.document().is_some_and(|d| d.form() == accessrules::InputForm::Jwt) {
+                let _ = writeln!(err, "{name}: this is the corrected JWT payload; sign it again");
+            }
+            Ok(())
+        }
+        Err(accessrules::FixError::Invalid) => {
+            let colour = use_colour(io::stderr().is_terminal());
+            render::write_human(&mut io::stderr().lock(), validation, name, colour)?;
+            Err(Failure::Invalid)
+        }
+        Err(e) => Err(Failure::Error(anyhow!(e))),
+    }
 }
 
 /// Validates the rules for `simulate`/`explain`: diagnostics of an invalid
