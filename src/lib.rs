@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod geo;
 pub mod reference;
 mod rule;
 
@@ -11,3 +12,4 @@ pub use rule::{
     canonical_ip, network_to_string, Action, CountryCode, Decision, InvalidCountryCode, Rule,
     RuleKind, RuleSet, Viewer, DEFAULT_ACTION, MAX_RULES,
 };
+pub use geo::{CountryResolver, GeoDatabase, GeoError, GeoRecord, StaticCountries};

@@ -1,0 +1,4 @@
+//! Integration tests, one module per area (mounted here so they share one
+//! test binary).
+
+mod geo;
