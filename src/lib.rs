@@ -9,6 +9,7 @@ mod diagnostic;
 mod document;
 mod explain;
 mod fix;
+pub mod geo;
 mod ip;
 mod json;
 mod matcher;
@@ -23,6 +24,7 @@ pub use diagnostic::{pointer_push, Code, Diagnostic, Location, Related, Severity
 pub use document::{Document, InputForm, Limits};
 pub use explain::{explain, Explanation, Reason, Step};
 pub use fix::{fix, Fix, FixError};
+pub use geo::{CountryResolver, GeoDatabase, GeoError, GeoRecord, StaticCountries};
 pub use json::Span;
 pub use matcher::{Matcher, TooManyRules, MAX_COMPILED_RULES};
 pub use rule::{

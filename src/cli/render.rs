@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use accessrules::geo::GeoDatabase;
 use accessrules::{Diagnostic, Severity, Validation};
-use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use annotate_snippets::{AnnotationKind, Element, Group, Level, Renderer, Snippet};
 
 /// `{"valid": bool, "errors": N, "warnings": N, "diagnostics": [...]}`.
 pub fn write_json(out: &mut impl Write, v: &Validation) -> io::Result<()> {
@@ -78,7 +78,8 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
     if !d.location.path.is_empty() {
         title.push_str(&format!(" [at {}]", d.location.path));
     }
-    let mut group = level.primary_title(title).id(d.code.as_str());
+    let title = level.primary_title(title).id(d.code.as_str());
+    let mut elements: Vec<Element<'_>> = Vec::new();
     let mut notes = Vec::new();
     match (source, d.location.span) {
         (Some(src), Some(span)) => {
@@ -127,7 +128,7 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
                     );
                 }
             }
-            group = group.element(snippet);
+            elements.push(snippet.into());
         }
         _ => {
             let mut place = file.to_owned();
@@ -141,12 +142,12 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
         }
     }
     for n in notes {
-        group = group.element(Level::NOTE.message(n));
+        elements.push(Level::NOTE.message(n).into());
     }
     if let Some(help) = &d.help {
-        group = group.element(Level::HELP.message(help.clone()));
+        elements.push(Level::HELP.message(help.clone()).into());
     }
-    let report: &[Group<'_>] = &[group];
+    let report: &[Group<'_>] = &[Group::with_title(title).elements(elements)];
     renderer.render(report)
 }
 

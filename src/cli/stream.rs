@@ -7,7 +7,6 @@
 //! [`MAX_LINE`] bytes is reported and skipped without being buffered.
 
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
-use std::net::IpAddr;
 
 use accessrules::geo::GeoDatabase;
 use accessrules::viewer_line::parse_line;

@@ -1,0 +1,535 @@
+//! Viewer countries from IP addresses: the [`CountryResolver`] trait, the
+//! MaxMind-format [`GeoDatabase`] and the embedded default (SPEC §2, §5, §7).
+//!
+//! # Semantics (SPEC §5)
+//!
+//! * A record's country is `country.iso_code` (GeoIP2 / GeoLite2 Country
+//!   and City, DB-IP), falling back to `registered_country.iso_code`, or the
+//!   top-level `country_code` (ip-location-db, IPinfo). The first of these
+//!   fields present in a record decides. `represented_country.iso_code` is
+//!   reported by [`GeoDatabase::lookup_detail`] but never matched.
+//! * Unknown (`Ok(None)`): an address with no record, a record without any
+//!   of the fields, an IPv6 address in an IPv4-only database. No country
+//!   rule matches an unknown country, so the viewer falls through to the
+//!   next rule and, at the end, to the default allow.
+//! * Because "unknown" lets viewers through, nothing that goes wrong is ever
+//!   reported as unknown: a missing, unreadable or corrupt file, a database
+//!   with none of the country fields, and a damaged record are all
+//!   [`GeoError`]s. [`GeoDatabase`] reads *every* record of the database
+//!   when it is opened, so a database that opens cannot fail a lookup later.
+//! * Country values must be two ASCII letters; lower case is upper-cased
+//!   (`"nl"` → `NL`). Any other value (`""`, `"USA"`, a number) makes the
+//!   database fail to open with [`GeoError::InvalidCountry`], naming the
+//!   value, the field and the network: matching it cannot be done right, and
+//!   treating it as unknown would silently allow the viewer.
+//!
+//! # Speed (SPEC §7)
+//!
+//! Opening a database walks its search tree once and turns it into a sorted
+//! range table per address family (range starts and 16-bit country codes,
+//! adjacent equal ranges merged); a lookup is one binary search, with no tree
+//! walk and no record decoding. For the embedded database the table is
+//! computed by `build.rs` at compile time and embedded beside the database,
+//! so [`GeoDatabase::embedded`] costs almost nothing.
+//!
+//! The table agrees with `maxminddb::Reader::lookup` for every address: IPv4
+//! addresses in an IPv6 database are looked up in the `::/96` subtree, and
+//! every other IPv6 prefix that points at that subtree (the aliases MaxMind
+//! writes at `::ffff:0:0/96`, `2001::/32`, `2002::/16`) resolves through the
+//! IPv4 table exactly as the reader does.
+
+mod table;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use maxminddb::Reader;
+
+use crate::rule::{canonical_ip, CountryCode};
+use table::{BuildError, RecordFields, TableView, UNKNOWN};
+
+/// `country.iso_code`: the GeoIP2 / GeoLite2 / DB-IP layout
+/// (a [`GeoRecord::source_field`] value).
+pub const FIELD_COUNTRY: &str = table::FIELD_COUNTRY;
+/// `registered_country.iso_code`: the GeoIP2 fallback when a record has no
+/// `country` (a [`GeoRecord::source_field`] value).
+pub const FIELD_REGISTERED_COUNTRY: &str = table::FIELD_REGISTERED;
+/// `country_code`: the ip-location-db / IPinfo layout, at the top level of
+/// the record (a [`GeoRecord::source_field`] value).
+pub const FIELD_COUNTRY_CODE: &str = table::FIELD_COUNTRY_CODE;
+
+/// Resolves a viewer's country from its address (SPEC §2).
+///
+/// Implementations must be cheap to share between threads. The address is
+/// expected in canonical form ([`canonical_ip`]), but implementations accept
+/// an IPv4-mapped address (`::ffff:a.b.c.d`) and look up its IPv4 form.
+pub trait CountryResolver: Send + Sync {
+    /// The country of `ip`: `Ok(Some(code))`, `Ok(None)` when unknown (no
+    /// record, a record without a country, an IPv6 address in an IPv4-only
+    /// database), or an error when the answer cannot be known (a damaged
+    /// database); an error must never be turned into "unknown".
+    fn country(&self, ip: IpAddr) -> Result<Option<CountryCode>, GeoError>;
+}
+
+impl<T: CountryResolver + ?Sized> CountryResolver for &T {
+    fn country(&self, ip: IpAddr) -> Result<Option<CountryCode>, GeoError> {
+        (**self).country(ip)
+    }
+}
+
+impl<T: CountryResolver + ?Sized> CountryResolver for Box<T> {
+    fn country(&self, ip: IpAddr) -> Result<Option<CountryCode>, GeoError> {
+        (**self).country(ip)
+    }
+}
+
+impl<T: CountryResolver + ?Sized> CountryResolver for Arc<T> {
+    fn country(&self, ip: IpAddr) -> Result<Option<CountryCode>, GeoError> {
+        (**self).country(ip)
+    }
+}
+
+/// What can go wrong with a GeoIP database. Every variant means "the country
+/// cannot be known" and must stop the run (the CLI exits with status 2, SPEC
+/// §4), never fall back to "unknown".
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GeoError {
+    /// The file does not exist ([`GeoDatabase::open`]).
+    #[error("GeoIP database {} not found", .path.display())]
+    NotFound {
+        /// The path that was tried.
+        path: PathBuf,
+    },
+    /// The file exists but cannot be read (permissions, a directory, ...).
+    #[error("cannot read GeoIP database {}: {source}", .path.display())]
+    Io {
+        /// The path that was tried.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a MaxMind DB, or its search tree or a record is
+    /// damaged (truncated, zero-filled, garbage, dangling pointers).
+    #[error("{origin} is corrupt or not a MaxMind DB: {message}")]
+    Corrupt {
+        /// Which database: `GeoIP database PATH`, `GeoIP database` (bytes)
+        /// or `embedded GeoIP database`.
+        origin: String,
+        /// What the reader found wrong.
+        message: String,
+    },
+    /// No record has any country field: the database has neither the GeoIP2
+    /// layout nor the ip-location-db layout (an ASN database, for example).
+    #[error(
+        "{origin} has no country field: expected country.iso_code, \
+         registered_country.iso_code or country_code"
+    )]
+    NoCountryField {
+        /// Which database (see [`GeoError::Corrupt`]).
+        origin: String,
+    },
+    /// A record's country value is not two ASCII letters (`""`, `"USA"`,
+    /// a number).
+    #[error("{origin} has an invalid country code {value:?} in {field} for {network}")]
+    InvalidCountry {
+        /// Which database (see [`GeoError::Corrupt`]).
+        origin: String,
+        /// The network of the record (the first one met that uses it).
+        network: IpNet,
+        /// The field: one of the `FIELD_*` constants.
+        field: &'static str,
+        /// The value as found (a non-string is shown as `<a number>` etc.).
+        value: String,
+    },
+    /// A per-address lookup failed on a damaged database
+    /// ([`GeoDatabase::lookup_detail`]).
+    #[error("GeoIP lookup of {ip} failed: {message}")]
+    Lookup {
+        /// The address looked up.
+        ip: IpAddr,
+        /// The reader's error.
+        message: String,
+    },
+}
+
+/// The kind of a [`GeoError`], for matching without the details.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GeoErrorKind {
+    /// [`GeoError::NotFound`].
+    NotFound,
+    /// [`GeoError::Io`].
+    Io,
+    /// [`GeoError::Corrupt`].
+    Corrupt,
+    /// [`GeoError::NoCountryField`].
+    NoCountryField,
+    /// [`GeoError::InvalidCountry`].
+    InvalidCountry,
+    /// [`GeoError::Lookup`].
+    Lookup,
+}
+
+impl GeoError {
+    /// The kind of error.
+    pub fn kind(&self) -> GeoErrorKind {
+        match self {
+            GeoError::NotFound { .. } => GeoErrorKind::NotFound,
+            GeoError::Io { .. } => GeoErrorKind::Io,
+            GeoError::Corrupt { .. } => GeoErrorKind::Corrupt,
+            GeoError::NoCountryField { .. } => GeoErrorKind::NoCountryField,
+            GeoError::InvalidCountry { .. } => GeoErrorKind::InvalidCountry,
+            GeoError::Lookup { .. } => GeoErrorKind::Lookup,
+        }
+    }
+
+    fn from_build(origin: &str, e: BuildError) -> GeoError {
+        let origin = origin.to_owned();
+        match e {
+            BuildError::Corrupt(message) => GeoError::Corrupt { origin, message },
+            BuildError::NoCountryField => GeoError::NoCountryField { origin },
+            BuildError::InvalidCountry { network: (ip, len), field, value } => {
+                let network = IpNet::new(ip, len).unwrap_or_else(|_| IpNet::from(ip));
+                GeoError::InvalidCountry { origin, network, field, value }
+            }
+        }
+    }
+}
+
+/// What the database says about one address, for explanations
+/// ([`GeoDatabase::lookup_detail`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GeoRecord {
+    /// The matched country, `None` when unknown. Always equal to
+    /// [`CountryResolver::country`] for the same address.
+    pub country: Option<CountryCode>,
+    /// The field the country came from: [`FIELD_COUNTRY`],
+    /// [`FIELD_REGISTERED_COUNTRY`] or [`FIELD_COUNTRY_CODE`].
+    pub source_field: Option<&'static str>,
+    /// `represented_country.iso_code` (e.g. the country a military base or
+    /// embassy network serves). Shown, never matched; `None` when absent or
+    /// not two letters.
+    pub represented_country: Option<CountryCode>,
+    /// The database network holding the address (with or without a record);
+    /// IPv4 for an IPv4 address. `None` for an IPv6 address in an IPv4-only
+    /// database.
+    pub network: Option<IpNet>,
+    /// Whether the database has a record for the network at all ("no record"
+    /// versus "a record without a country").
+    pub has_record: bool,
+}
+
+/// A MaxMind-format country database (GeoLite2 / GeoIP2 Country or City,
+/// DB-IP, ip-location-db, IPinfo; SPEC §5), converted to range tables when
+/// opened.
+///
+/// Immutable, `Send + Sync`; share it by reference or in an `Arc`. Memory:
+/// the database bytes (kept for [`GeoDatabase::lookup_detail`]) plus
+/// 6 bytes per IPv4 range and 18 bytes per IPv6 range.
+pub struct GeoDatabase {
+    reader: Reader<Cow<'static, [u8]>>,
+    table: TableView,
+    origin: String,
+}
+
+impl fmt::Debug for GeoDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (v4, v6) = self.table.range_counts();
+        f.debug_struct("GeoDatabase")
+            .field("origin", &self.origin)
+            .field("database_type", &self.database_type())
+            .field("build_epoch", &self.build_epoch())
+            .field("ip_version", &self.ip_version())
+            .field("network_count", &self.network_count())
+            .field("ranges_v4", &v4)
+            .field("ranges_v6", &v6)
+            .finish()
+    }
+}
+
+#[cfg(feature = "embedded-geoip")]
+static EMBEDDED_MMDB: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/geo-whois-asn-country.mmdb"));
+
+#[cfg(feature = "embedded-geoip")]
+static EMBEDDED_TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/geo-country-table.bin"));
+
+impl GeoDatabase {
+    /// Opens the MaxMind DB file at `path`, reading it whole and checking
+    /// every record (see [`GeoDatabase::from_bytes`]).
+    ///
+    /// Errors: [`GeoError::NotFound`] (naming the path), [`GeoError::Io`],
+    /// and those of [`GeoDatabase::from_bytes`].
+    pub fn open(path: impl AsRef<Path>) -> Result<GeoDatabase, GeoError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                GeoError::NotFound { path: path.to_owned() }
+            } else {
+                GeoError::Io { path: path.to_owned(), source }
+            }
+        })?;
+        Self::from_cow(Cow::Owned(bytes), format!("GeoIP database {}", path.display()))
+    }
+
+    /// A database from the bytes of a MaxMind DB file (a `Vec<u8>` or a
+    /// `&'static [u8]`).
+    ///
+    /// Walks the whole search tree and decodes every distinct record once to
+    /// build the range tables: about 0.1 s for a million networks in an
+    /// optimised build. Never panics, whatever the bytes.
+    ///
+    /// Errors: [`GeoError::Corrupt`] (not a MaxMind DB, damaged tree or
+    /// record), [`GeoError::NoCountryField`] (no record has a country field
+    /// of either layout), [`GeoError::InvalidCountry`].
+    pub fn from_bytes(bytes: impl Into<Cow<'static, [u8]>>) -> Result<GeoDatabase, GeoError> {
+        Self::from_cow(bytes.into(), "GeoIP database".to_owned())
+    }
+
+    fn from_cow(bytes: Cow<'static, [u8]>, origin: String) -> Result<GeoDatabase, GeoError> {
+        let corrupt = |e: &dyn fmt::Display| GeoError::Corrupt {
+            origin: origin.clone(),
+            message: e.to_string(),
+        };
+        let built = {
+            let reader = Reader::from_source(&bytes[..]).map_err(|e| corrupt(&e))?;
+            table::build(&reader, &bytes).map_err(|e| GeoError::from_build(&origin, e))?
+        };
+        let table = TableView::parse(Cow::Owned(built.to_bytes())).map_err(|e| corrupt(&e))?;
+        let reader = Reader::from_source(bytes).map_err(|e| corrupt(&e))?;
+        Ok(GeoDatabase { reader, table, origin })
+    }
+
+    /// The database embedded in the library: `data/geo-whois-asn-country.mmdb`
+    /// (ip-location-db geo-whois-asn-country, CC BY 4.0, NRO; see
+    /// `data/README.md`), with the range table computed by `build.rs` at
+    /// compile time. Cheap: no tree walk, no decoding, no copy.
+    ///
+    /// Errors: [`GeoError::Corrupt`] only if the embedded data were damaged
+    /// after the build checked them (which cannot happen in practice).
+    #[cfg(feature = "embedded-geoip")]
+    pub fn embedded() -> Result<GeoDatabase, GeoError> {
+        let origin = "embedded GeoIP database".to_owned();
+        let corrupt = |e: &dyn fmt::Display| GeoError::Corrupt {
+            origin: origin.clone(),
+            message: e.to_string(),
+        };
+        let reader = Reader::from_source(Cow::Borrowed(EMBEDDED_MMDB)).map_err(|e| corrupt(&e))?;
+        let table = TableView::parse(Cow::Borrowed(EMBEDDED_TABLE)).map_err(|e| corrupt(&e))?;
+        if table.node_count() != reader.metadata().node_count {
+            return Err(corrupt(&"the embedded table does not belong to the embedded database"));
+        }
+        Ok(GeoDatabase { reader, table, origin })
+    }
+
+    /// The raw bytes of the embedded MaxMind DB file, for callers that want
+    /// their own `maxminddb::Reader` (benchmarks, the reference evaluator).
+    #[cfg(feature = "embedded-geoip")]
+    pub fn embedded_bytes() -> &'static [u8] {
+        EMBEDDED_MMDB
+    }
+
+    /// The country of `ip` from the range table: one binary search, no
+    /// decoding. Infallible: every record was checked when the database was
+    /// opened. IPv4-mapped addresses are looked up as IPv4.
+    #[inline]
+    pub fn resolve(&self, ip: IpAddr) -> Option<CountryCode> {
+        let code = match canonical_ip(ip) {
+            IpAddr::V4(v4) => self.table.v4(u32::from(v4)),
+            IpAddr::V6(v6) => self.table.v6(u128::from(v6)).unwrap_or(UNKNOWN),
+        };
+        code_to_country(code)
+    }
+
+    /// Everything the database says about `ip` (canonicalised first), read
+    /// with the MaxMind reader: the matched country and its field,
+    /// `represented_country`, the network and whether it has a record.
+    ///
+    /// Errors: [`GeoError::Lookup`] when the reader fails on a damaged
+    /// database (not expected after a successful open).
+    pub fn lookup_detail(&self, ip: IpAddr) -> Result<GeoRecord, GeoError> {
+        let ip = canonical_ip(ip);
+        let fail = |e: &dyn fmt::Display| GeoError::Lookup { ip, message: e.to_string() };
+        if ip.is_ipv6() && self.ip_version() == 4 {
+            return Ok(GeoRecord {
+                country: None,
+                source_field: None,
+                represented_country: None,
+                network: None,
+                has_record: false,
+            });
+        }
+        let result = self.reader.lookup(ip).map_err(|e| fail(&e))?;
+        let network = result.network().map_err(|e| fail(&e))?;
+        let network = IpNet::new(network.network(), network.prefix()).map_err(|e| fail(&e))?;
+        let fields = result.decode::<RecordFields<'_>>().map_err(|e| fail(&e))?;
+        let has_record = fields.is_some();
+        let fields = fields.unwrap_or_default();
+        let (country, source_field) = match fields.country() {
+            Ok(Some((code, field))) => (code_to_country(code), Some(field)),
+            Ok(None) => (None, None),
+            Err(bad) => {
+                return Err(GeoError::InvalidCountry {
+                    origin: self.origin.clone(),
+                    network,
+                    field: bad.field,
+                    value: bad.value,
+                })
+            }
+        };
+        let represented_country = fields.represented().and_then(code_to_country);
+        Ok(GeoRecord {
+            country,
+            source_field,
+            represented_country,
+            network: Some(network),
+            has_record,
+        })
+    }
+
+    /// The metadata `database_type` (e.g. `GeoLite2-Country`,
+    /// `country ipvAll` for the embedded database).
+    pub fn database_type(&self) -> &str {
+        &self.reader.metadata().database_type
+    }
+
+    /// The metadata `build_epoch`: when the database was built, in Unix
+    /// seconds (UTC).
+    pub fn build_epoch(&self) -> u64 {
+        self.reader.metadata().build_epoch
+    }
+
+    /// The build date as `YYYY-MM-DD` (UTC), from [`GeoDatabase::build_epoch`].
+    pub fn build_date(&self) -> String {
+        let (y, m, d) = civil_from_days((self.build_epoch() / 86_400) as i64);
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// The metadata `ip_version`: 4 (IPv4 only; every IPv6 address is
+    /// unknown) or 6 (IPv4 and IPv6).
+    pub fn ip_version(&self) -> u16 {
+        self.reader.metadata().ip_version
+    }
+
+    /// The English metadata description, if the database has one.
+    pub fn description(&self) -> Option<&str> {
+        self.reader.metadata().description.get("en").map(String::as_str)
+    }
+
+    /// Networks with a record (as counted by `maxminddb`'s `networks()`
+    /// iterator: aliases of the IPv4 subtree are not counted twice).
+    pub fn network_count(&self) -> u64 {
+        self.table.network_count()
+    }
+
+    /// Ranges in the lookup tables: (IPv4, IPv6). IPv6 ranges that alias the
+    /// IPv4 subtree (`::/96` and the like) count as one range each.
+    pub fn range_counts(&self) -> (usize, usize) {
+        self.table.range_counts()
+    }
+
+    /// Size of the lookup tables in bytes (header included).
+    pub fn table_bytes(&self) -> usize {
+        self.table.byte_len()
+    }
+}
+
+impl CountryResolver for GeoDatabase {
+    /// [`GeoDatabase::resolve`]; never fails.
+    fn country(&self, ip: IpAddr) -> Result<Option<CountryCode>, GeoError> {
+        Ok(self.resolve(ip))
+    }
+}
+
+fn code_to_country(code: u16) -> Option<CountryCode> {
+    match code {
+        1..=676 => CountryCode::from_index(usize::from(code) - 1),
+        _ => None,
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A fixed table of networks and countries, for tests and for callers that
+/// know their viewers' countries by network.
+///
+/// The most specific network containing the address wins (the longest
+/// prefix; between equal networks, the one added first). Lookups scan the
+/// entries linearly: meant for a handful of networks. Entries are matched as
+/// written: an IPv4-mapped IPv6 network never matches, since addresses are
+/// looked up in canonical form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StaticCountries {
+    /// Entries, kept sorted by decreasing prefix length (stable).
+    entries: Vec<(IpNet, CountryCode)>,
+}
+
+impl StaticCountries {
+    /// An empty table: every address is unknown.
+    pub fn new() -> StaticCountries {
+        StaticCountries::default()
+    }
+
+    /// Adds `network` → `country`.
+    pub fn insert(&mut self, network: IpNet, country: CountryCode) {
+        let at = self.entries.partition_point(|(n, _)| n.prefix_len() >= network.prefix_len());
+        self.entries.insert(at, (network, country));
+    }
+
+    /// The table with `network` → `country` added (builder style).
+    pub fn with(mut self, network: IpNet, country: CountryCode) -> StaticCountries {
+        self.insert(network, country);
+        self
+    }
+
+    /// The country of `ip` (canonicalised), `None` when no network holds it.
+    pub fn resolve(&self, ip: IpAddr) -> Option<CountryCode> {
+        let ip = canonical_ip(ip);
+        self.entries.iter().find(|(n, _)| n.contains(&ip)).map(|&(_, c)| c)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl FromIterator<(IpNet, CountryCode)> for StaticCountries {
+    fn from_iter<I: IntoIterator<Item = (IpNet, CountryCode)>>(iter: I) -> Self {
+        let mut table = StaticCountries::new();
+        for (n, c) in iter {
+            table.insert(n, c);
+        }
+        table
+    }
+}
+
+impl CountryResolver for StaticCountries {
+    /// [`StaticCountries::resolve`]; never fails.
+    fn country(&self, ip: IpAddr) -> Result<Option<CountryCode>, GeoError> {
+        Ok(self.resolve(ip))
+    }
+}
