@@ -183,6 +183,18 @@ impl Document {
     }
 }
 
+/// The text that the positions of a parse error refer to: the input (after
+/// a byte-order mark) or a JWT's decoded payload; `None` when not UTF-8.
+pub(crate) fn source_text(input: &[u8]) -> Option<String> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let text = std::str::from_utf8(input).ok()?;
+    match jwt_payload(text) {
+        Ok(Some(payload)) => Some(payload),
+        Ok(None) => Some(text.to_owned()),
+        Err(_) => None,
+    }
+}
+
 fn root_error(code: Code, message: String, help: Option<String>) -> Diagnostic {
     Diagnostic {
         severity: Severity::Error,

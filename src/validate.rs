@@ -49,6 +49,9 @@ pub(crate) struct RuleSource {
 #[derive(Clone, Debug)]
 pub struct Validation {
     document: Option<Document>,
+    /// The text positions refer to when there is no document (a syntax
+    /// error).
+    unparsed_source: Option<String>,
     diagnostics: Vec<Diagnostic>,
     rule_set: Option<RuleSet>,
 }
@@ -79,6 +82,13 @@ impl Validation {
         self.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count()
     }
 
+    /// The text that diagnostic spans refer to: the document's JSON (a
+    /// JWT's decoded payload), also when it has a syntax error; `None`
+    /// when the input is not text or was refused unread.
+    pub fn source(&self) -> Option<&str> {
+        self.document.as_ref().map(Document::source).or(self.unparsed_source.as_deref())
+    }
+
     /// The parsed document; `None` when the input could not be read as one
     /// (size, encoding, JSON syntax).
     pub fn document(&self) -> Option<&Document> {
@@ -101,7 +111,10 @@ impl Validation {
 pub fn check(input: &[u8], options: &Options) -> Validation {
     match Document::parse(input, &options.limits) {
         Ok(doc) => validate(doc, options),
-        Err(d) => Validation { document: None, diagnostics: vec![*d], rule_set: None },
+        Err(d) => {
+            let unparsed_source = d.location.span.and_then(|_| crate::document::source_text(input));
+            Validation { document: None, unparsed_source, diagnostics: vec![*d], rule_set: None }
+        }
     }
 }
 
@@ -121,7 +134,7 @@ pub fn validate(document: Document, options: &Options) -> Validation {
         diagnostics.extend(warnings::rule_warnings(rule_set, &sources));
     }
     diagnostics.sort_by_key(|d| (d.location.span.map_or(usize::MAX, |s| s.start), d.severity));
-    Validation { document: Some(document), diagnostics, rule_set }
+    Validation { document: Some(document), unparsed_source: None, diagnostics, rule_set }
 }
 
 struct Cx<'a> {

@@ -28,7 +28,7 @@ pub fn write_human(
     colour: bool,
 ) -> io::Result<()> {
     let renderer = if colour { Renderer::styled() } else { Renderer::plain() };
-    let source = v.document().map(|d| d.source());
+    let source = v.source();
     for d in v.diagnostics() {
         writeln!(out, "{}", render_one(&renderer, d, source, file))?;
         writeln!(out)?;
