@@ -1148,7 +1148,7 @@ mod tests {
         has(r#""any""#, "top-level-shape", "");
         has(r#"{"accessRules":{}}"#, "wrong-type", "/accessRules");
         has(r#"[{"type":"any","action":"allow","action":"block"}]"#, "duplicate-key", "/0/action");
-        let six = format!("[{}]", vec![r#"{"type":"any","action":"block"}"#; 6].join(","));
+        let six = format!("[{}]", [r#"{"type":"any","action":"block"}"#; 6].join(","));
         has(&six, "too-many-rules", "");
     }
 
