@@ -316,3 +316,12 @@ fn all_four_input_forms() {
         assert_eq!(v["decision"], "block", "{doc}");
     }
 }
+
+#[test]
+fn readme_lists_every_code() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for code in accessrules::Code::ALL {
+        let row = format!("| `{}` | {} |", code.as_str(), code.default_severity().as_str());
+        assert!(readme.contains(&row), "README lacks the row of {code}");
+    }
+}
