@@ -2,6 +2,7 @@
 //! test binary (STYLE.md).
 
 mod cli;
+mod codes;
 mod geo;
 mod props;
 mod space;
