@@ -226,7 +226,7 @@ fn every_code_is_drawn_at_its_path() {
                 "{code}: an error makes the document invalid"
             );
         }
-        if path != "" || code == Code::JsonSyntax {
+        if !path.is_empty() || code == Code::JsonSyntax {
             assert!(
                 d.location.line.is_some() && d.location.column.is_some(),
                 "{code} has a position"
