@@ -245,6 +245,7 @@ impl fmt::Debug for GeoDatabase {
             .field("database_type", &self.database_type())
             .field("build_epoch", &self.build_epoch())
             .field("ip_version", &self.ip_version())
+            .field("node_count", &self.table.node_count())
             .field("network_count", &self.network_count())
             .field("ranges_v4", &v4)
             .field("ranges_v6", &v6)
@@ -383,7 +384,13 @@ impl GeoDatabase {
             }
         };
         let represented_country = fields.represented().and_then(code_to_country);
-        Ok(GeoRecord { country, source_field, represented_country, network: Some(network), has_record })
+        Ok(GeoRecord {
+            country,
+            source_field,
+            represented_country,
+            network: Some(network),
+            has_record,
+        })
     }
 
     /// The metadata `database_type` (e.g. `GeoLite2-Country`,
