@@ -10,8 +10,10 @@
 //! Per address family, a sorted list of range starts and a parallel list of
 //! 16-bit codes: the range `i` covers `starts[i] ..= starts[i + 1] - 1` (the
 //! last one runs to the end of the family). `starts[0]` is always 0, so every
-//! address falls in exactly one range; a lookup is one binary search.
-//! Adjacent ranges with the same code are merged.
+//! address falls in exactly one range. Adjacent ranges with the same code are
+//! merged. A directory on the top address bits (up to 16: about one entry
+//! per range) narrows each lookup to the ranges of one block (a /16 for the
+//! embedded database) before a branch-free binary search.
 //!
 //! Codes: [`UNKNOWN`] (0) is "no country" (no record, or a record without a
 //! country); `1..=676` is a country, `CountryCode::index() + 1`; in the IPv6
@@ -24,14 +26,22 @@
 //! # Serialized form (little-endian)
 //!
 //! ```text
-//! 0   magic "ARGEOTB1"
+//! 0   magic "ARGEOTB2"
 //! 8   u32 flags (bit 0: the database has an IPv6 tree)
 //! 12  u32 IPv4 range count n
 //! 16  u32 IPv6 range count m (0 without an IPv6 tree)
 //! 20  u32 node count of the source database (a consistency check)
 //! 24  u64 number of networks with a record
-//! 32  n × u32 IPv4 starts, n × u16 IPv4 codes, m × u128 IPv6 starts, m × u16 IPv6 codes
+//! 32  n × u32 IPv4 starts, n × u16 IPv4 codes, (2^b4 + 1) × u64 IPv4
+//!     directory, then, with an IPv6 tree: m × u128 IPv6 starts,
+//!     m × u16 IPv6 codes, (2^b6 + 1) × u64 IPv6 directory
 //! ```
+//!
+//! `b4 = min(16, bit length of n)`, `b6` likewise with `m`. Directory entry
+//! `k` holds, in its low 32 bits, the index of the range holding the first
+//! address whose top `b` bits are `k`, and in the next 16 bits that range's
+//! code (so a block inside one range is answered by the directory alone);
+//! the last entry holds the last index.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -45,12 +55,25 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 pub(crate) const UNKNOWN: u16 = 0;
 /// The flag of an IPv6 range that aliases the IPv4 table (low 7 bits: depth).
 pub(crate) const ALIAS: u16 = 0x8000;
-/// Largest country code: `ZZ` (index 675) + 1.
-const MAX_COUNTRY: u16 = 676;
 
-const MAGIC: [u8; 8] = *b"ARGEOTB1";
+const MAGIC: [u8; 8] = *b"ARGEOTB2";
 const HEADER_LEN: usize = 32;
 const FLAG_V6: u32 = 1;
+/// Bytes per directory entry (see [`dir_entry`]).
+const DIR_ENTRY: usize = 8;
+/// Most address bits a directory indexes (65,537 entries, 512 KiB).
+const MAX_DIR_BITS: u32 = 16;
+
+/// Bits indexed by the directory of a family with `ranges` ranges: about
+/// one directory entry per range, at most 16 bits.
+fn dir_bits(ranges: usize) -> u32 {
+    (usize::BITS - ranges.leading_zeros()).min(MAX_DIR_BITS)
+}
+
+/// Entries of a directory on `bits` bits.
+fn dir_len(bits: u32) -> usize {
+    (1usize << bits) + 1
+}
 
 /// The record field a country came from: GeoIP2 / GeoLite2 / DB-IP layout.
 pub(crate) const FIELD_COUNTRY: &str = "country.iso_code";
@@ -669,12 +692,35 @@ fn unreachable_alias() -> Result<u16, BuildError> {
     Err(corrupt("internal error: alias in the IPv4 walk"))
 }
 
+impl Ranges {
+    /// The directory of a family whose addresses are `bits` wide: for each
+    /// value `k` of the top `dir_bits(len)` bits, the index of the range
+    /// holding the address `k << (bits - dir_bits)`; one more entry,
+    /// `len - 1`, closes it.
+    fn directory(&self, bits: u32) -> Vec<u64> {
+        let dbits = dir_bits(self.starts.len());
+        let shift = bits - dbits;
+        let mut dir = Vec::with_capacity(dir_len(dbits));
+        let mut i = 0usize;
+        for k in 0..(1u128 << dbits) {
+            let at = k << shift;
+            while i + 1 < self.starts.len() && self.starts[i + 1] <= at {
+                i += 1;
+            }
+            dir.push(dir_entry(i, self.codes[i]));
+        }
+        let last = self.starts.len().saturating_sub(1);
+        dir.push(dir_entry(last, self.codes.get(last).copied().unwrap_or(UNKNOWN)));
+        dir
+    }
+}
+
 impl Built {
     /// The serialized table (see the module documentation).
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let n = self.v4.starts.len();
         let m = self.v6.as_ref().map_or(0, |r| r.starts.len());
-        let mut out = Vec::with_capacity(HEADER_LEN + 6 * n + 18 * m);
+        let mut out = Vec::with_capacity(HEADER_LEN + 6 * n + 18 * m + 16 * dir_len(16));
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&(if self.v6.is_some() { FLAG_V6 } else { 0 }).to_le_bytes());
         out.extend_from_slice(&(n as u32).to_le_bytes());
@@ -687,12 +733,18 @@ impl Built {
         for &c in &self.v4.codes {
             out.extend_from_slice(&c.to_le_bytes());
         }
+        for d in self.v4.directory(32) {
+            out.extend_from_slice(&d.to_le_bytes());
+        }
         if let Some(v6) = &self.v6 {
             for &s in &v6.starts {
                 out.extend_from_slice(&s.to_le_bytes());
             }
             for &c in &v6.codes {
                 out.extend_from_slice(&c.to_le_bytes());
+            }
+            for d in v6.directory(128) {
+                out.extend_from_slice(&d.to_le_bytes());
             }
         }
         out
@@ -704,6 +756,10 @@ impl Built {
 // ---------------------------------------------------------------------------
 
 /// A serialized table, owned or `'static` (the embedded one), read in place.
+///
+/// Lookups never panic and never read out of bounds, whatever the bytes
+/// (every read is checked and every index clamped); the bytes come from
+/// [`Built::to_bytes`] only, at build time or when a database is opened.
 #[derive(Clone, Debug)]
 pub(crate) struct TableView {
     bytes: Cow<'static, [u8]>,
@@ -712,98 +768,124 @@ pub(crate) struct TableView {
     has_v6: bool,
     node_count: u32,
     network_count: u64,
+    // Shifts from an address to its directory entry (32 or 128 - dir bits).
+    shift4: u32,
+    shift6: u32,
+    // Byte offsets of the sections.
+    s4: usize,
+    c4: usize,
+    d4: usize,
+    s6: usize,
+    c6: usize,
+    d6: usize,
 }
 
+#[inline(always)]
 fn u32_at(b: &[u8], at: usize) -> u32 {
     b.get(at..).and_then(|s| s.first_chunk::<4>()).map_or(0, |c| u32::from_le_bytes(*c))
 }
 
+#[inline(always)]
 fn u16_at(b: &[u8], at: usize) -> u16 {
     b.get(at..).and_then(|s| s.first_chunk::<2>()).map_or(0, |c| u16::from_le_bytes(*c))
 }
 
+#[inline(always)]
 fn u64_at(b: &[u8], at: usize) -> u64 {
     b.get(at..).and_then(|s| s.first_chunk::<8>()).map_or(0, |c| u64::from_le_bytes(*c))
 }
 
-fn u128_at(b: &[u8], at: usize) -> u128 {
-    b.get(at..).and_then(|s| s.first_chunk::<16>()).map_or(0, |c| u128::from_le_bytes(*c))
+/// The window of ranges `lo ..= hi` that can hold an address whose
+/// directory entry is at byte `at`: from the range holding the first address
+/// of its block to the range holding the first address of the next block;
+/// and the code of range `lo` (the answer when `lo == hi`). Clamped to
+/// `0 .. len`, whatever the bytes.
+#[inline(always)]
+fn window(b: &[u8], at: usize, len: usize) -> (usize, usize, u16) {
+    let last = len.saturating_sub(1);
+    let this = u64_at(b, at);
+    let lo = (this as u32 as usize).min(last);
+    let hi = (u64_at(b, at + DIR_ENTRY) as u32 as usize).clamp(lo, last);
+    (lo, hi, (this >> 32) as u16)
 }
 
-fn valid_code(code: u16, alias_allowed: bool) -> bool {
-    code <= MAX_COUNTRY || (alias_allowed && code & ALIAS != 0 && code & !ALIAS <= 96)
+/// A directory entry: the range index (low 32 bits) and its code (next 16).
+fn dir_entry(index: usize, code: u16) -> u64 {
+    index as u64 | u64::from(code) << 32
+}
+
+/// In `starts` (sorted `N`-byte keys, the first one `<=` the address), the
+/// index of the last key `le` accepts: branch-free halving down to 16 keys,
+/// then a count over them (independent loads the CPU overlaps). 0 for an
+/// empty slice.
+#[inline(always)]
+fn last_le<const N: usize>(starts: &[u8], le: impl Fn([u8; N]) -> bool) -> usize {
+    let key =
+        |i: usize| starts.get(N * i..).and_then(|s| s.first_chunk::<N>()).is_some_and(|c| le(*c));
+    let (mut base, mut len) = (0usize, starts.len() / N);
+    while len > 16 {
+        let half = len / 2;
+        base += half * usize::from(key(base + half));
+        len -= half;
+    }
+    let tail = starts.get(N * (base + 1)..N * (base + len)).unwrap_or(&[]);
+    base + tail.chunks_exact(N).filter(|c| c.first_chunk::<N>().is_some_and(|c| le(*c))).count()
 }
 
 impl TableView {
-    /// Checks and wraps a serialized table: header, lengths, ordering, codes.
+    /// Checks the header and section lengths of a serialized table.
     pub(crate) fn parse(bytes: Cow<'static, [u8]>) -> Result<TableView, String> {
         let b = &bytes[..];
         if b.len() < HEADER_LEN || b[..8] != MAGIC {
             return Err("not a country table (bad header)".into());
         }
-        let flags = u32_at(b, 8);
+        let has_v6 = u32_at(b, 8) & FLAG_V6 != 0;
         let v4_len = u32_at(b, 12) as usize;
         let v6_len = u32_at(b, 16) as usize;
-        let has_v6 = flags & FLAG_V6 != 0;
-        let expected = HEADER_LEN + 6 * v4_len + 18 * v6_len;
-        if b.len() != expected {
-            return Err(format!("country table is {} bytes, expected {expected}", b.len()));
-        }
-        if v4_len == 0 || (has_v6 != (v6_len > 0)) {
+        if v4_len == 0 || has_v6 != (v6_len > 0) {
             return Err("country table has an empty family".into());
         }
-        let view = TableView {
+        let s4 = HEADER_LEN;
+        let c4 = s4 + 4 * v4_len;
+        let d4 = c4 + 2 * v4_len;
+        let (bits4, bits6) = (dir_bits(v4_len), dir_bits(v6_len));
+        let s6 = d4 + DIR_ENTRY * dir_len(bits4);
+        let c6 = s6 + 16 * v6_len;
+        let d6 = c6 + 2 * v6_len;
+        let end = if has_v6 { d6 + DIR_ENTRY * dir_len(bits6) } else { s6 };
+        if b.len() != end {
+            return Err(format!("country table is {} bytes, expected {end}", b.len()));
+        }
+        Ok(TableView {
             v4_len,
             v6_len,
             has_v6,
             node_count: u32_at(b, 20),
             network_count: u64_at(b, 24),
+            shift4: 32 - bits4,
+            shift6: 128 - bits6,
+            s4,
+            c4,
+            d4,
+            s6,
+            c6,
+            d6,
             bytes,
-        };
-        let b = &view.bytes[..];
-        let (s4, c4, s6, c6) = view.offsets();
-        let v4_sorted = u32_at(b, s4) == 0
-            && (1..v4_len).all(|i| u32_at(b, s4 + 4 * (i - 1)) < u32_at(b, s4 + 4 * i));
-        let v6_sorted = v6_len == 0
-            || (u128_at(b, s6) == 0
-                && (1..v6_len).all(|i| u128_at(b, s6 + 16 * (i - 1)) < u128_at(b, s6 + 16 * i)));
-        if !v4_sorted || !v6_sorted {
-            return Err("country table ranges are not sorted from 0".into());
-        }
-        let codes_ok = (0..v4_len).all(|i| valid_code(u16_at(b, c4 + 2 * i), false))
-            && (0..v6_len).all(|i| valid_code(u16_at(b, c6 + 2 * i), true));
-        if !codes_ok {
-            return Err("country table has an invalid code".into());
-        }
-        Ok(view)
-    }
-
-    /// Byte offsets of: IPv4 starts, IPv4 codes, IPv6 starts, IPv6 codes.
-    #[inline]
-    fn offsets(&self) -> (usize, usize, usize, usize) {
-        let s4 = HEADER_LEN;
-        let c4 = s4 + 4 * self.v4_len;
-        let s6 = c4 + 2 * self.v4_len;
-        let c6 = s6 + 16 * self.v6_len;
-        (s4, c4, s6, c6)
+        })
     }
 
     /// The code of an IPv4 address (never an alias).
     #[inline]
     pub(crate) fn v4(&self, ip: u32) -> u16 {
         let b = &self.bytes[..];
-        let (s4, c4, _, _) = self.offsets();
-        // Number of starts <= ip; at least 1 because starts[0] == 0.
-        let (mut lo, mut hi) = (0usize, self.v4_len);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if u32_at(b, s4 + 4 * mid) <= ip {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
+        let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
+        let (lo, hi, code) = window(b, self.d4 + DIR_ENTRY * k, self.v4_len);
+        if lo == hi {
+            return code;
         }
-        u16_at(b, c4 + 2 * lo.saturating_sub(1))
+        let starts = b.get(self.s4 + 4 * lo..self.s4 + 4 * (hi + 1)).unwrap_or(&[]);
+        let i = lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
+        u16_at(b, self.c4 + 2 * i)
     }
 
     /// The code of an IPv6 address, aliases resolved; `None` when the
@@ -814,17 +896,15 @@ impl TableView {
             return None;
         }
         let b = &self.bytes[..];
-        let (_, _, s6, c6) = self.offsets();
-        let (mut lo, mut hi) = (0usize, self.v6_len);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if u128_at(b, s6 + 16 * mid) <= ip {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let code = u16_at(b, c6 + 2 * lo.saturating_sub(1));
+        let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
+        let (lo, hi, code) = window(b, self.d6 + DIR_ENTRY * k, self.v6_len);
+        let code = if lo == hi {
+            code
+        } else {
+            let starts = b.get(self.s6 + 16 * lo..self.s6 + 16 * (hi + 1)).unwrap_or(&[]);
+            let i = lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
+            u16_at(b, self.c6 + 2 * i)
+        };
         if code & ALIAS != 0 {
             let depth = u32::from(code & !ALIAS).min(96);
             Some(self.v4((ip << depth >> 96) as u32))
