@@ -433,6 +433,12 @@ fn missing_file_names_the_path() {
     // A directory is an I/O error.
     let err = GeoDatabase::open(dir.path()).unwrap_err();
     assert_eq!(err.kind(), GeoErrorKind::Io);
+    // So is a device: never read without bound.
+    if std::path::Path::new("/dev/zero").exists() {
+        let err = GeoDatabase::open("/dev/zero").unwrap_err();
+        assert_eq!(err.kind(), GeoErrorKind::Io);
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
 }
 
 #[test]

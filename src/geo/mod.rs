@@ -42,6 +42,7 @@ mod table;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -255,6 +256,10 @@ impl fmt::Debug for GeoDatabase {
     }
 }
 
+/// Largest database file [`GeoDatabase::open`] reads (MaxMind's largest
+/// databases are well under 1 GiB).
+const MAX_FILE_BYTES: u64 = 4 << 30;
+
 #[cfg(feature = "embedded-geoip")]
 static EMBEDDED_MMDB: &[u8] =
     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/geo-whois-asn-country.mmdb"));
@@ -266,17 +271,35 @@ impl GeoDatabase {
     /// Opens the MaxMind DB file at `path`, reading it whole and checking
     /// every record (see [`GeoDatabase::from_bytes`]).
     ///
-    /// Errors: [`GeoError::NotFound`] (naming the path), [`GeoError::Io`],
-    /// and those of [`GeoDatabase::from_bytes`].
+    /// Errors: [`GeoError::NotFound`] (naming the path), [`GeoError::Io`]
+    /// (unreadable; also a path that is not a regular file, such as a
+    /// directory or `/dev/zero`, and a file over 4 GiB, which are refused
+    /// rather than read without bound), and those of
+    /// [`GeoDatabase::from_bytes`].
     pub fn open(path: impl AsRef<Path>) -> Result<GeoDatabase, GeoError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| {
+        let io = |source: std::io::Error| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 GeoError::NotFound { path: path.to_owned() }
             } else {
                 GeoError::Io { path: path.to_owned(), source }
             }
-        })?;
+        };
+        let refuse = |what: &str| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        // Never read a device, a pipe or a directory without bound.
+        if !meta.is_file() {
+            return Err(refuse("not a regular file"));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(refuse("larger than 4 GiB"));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.by_ref().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(refuse("larger than 4 GiB"));
+        }
         Self::from_cow(Cow::Owned(bytes), format!("GeoIP database {}", path.display()))
     }
 

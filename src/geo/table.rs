@@ -845,6 +845,11 @@ impl TableView {
         if v4_len == 0 || has_v6 != (v6_len > 0) {
             return Err("country table has an empty family".into());
         }
+        // No section can be longer than the bytes: this also keeps the
+        // offset arithmetic below from overflowing.
+        if v4_len > b.len() / 6 || v6_len > b.len() / 18 {
+            return Err("country table is truncated".into());
+        }
         let s4 = HEADER_LEN;
         let c4 = s4 + 4 * v4_len;
         let d4 = c4 + 2 * v4_len;
@@ -931,5 +936,149 @@ impl TableView {
     /// Size of the serialized table in bytes.
     pub(crate) fn byte_len(&self) -> usize {
         self.bytes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    /// Random ranges over a `bits`-wide family: `n` distinct sorted starts
+    /// (the first is 0), clustered so that some directory blocks are dense,
+    /// and codes with adjacent repeats merged.
+    fn random_ranges(rng: &mut Rng, n: usize, bits: u32) -> Ranges {
+        let mask = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+        let mut starts: Vec<u128> = (0..n)
+            .map(|_| {
+                let r = (rng.next() as u128) << 64 | rng.next() as u128;
+                // Half of the starts crowd into one small region.
+                if rng.next() % 2 == 0 {
+                    (r & mask & !(0xffff_u128 << (bits - 32))) | (0x2a01 << (bits - 16))
+                } else {
+                    r & mask
+                }
+            })
+            .collect();
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        let mut ranges = Ranges::default();
+        for s in starts {
+            ranges.push(s, (rng.next() % 5) as u16 * 100);
+        }
+        ranges
+    }
+
+    /// The code of `ip` by a plain search of the ranges.
+    fn naive(r: &Ranges, ip: u128) -> u16 {
+        r.codes[r.starts.partition_point(|&s| s <= ip) - 1]
+    }
+
+    #[test]
+    fn lookups_agree_with_a_plain_search_at_every_size() {
+        let mut rng = Rng(0x1234_5678);
+        for n in [1, 2, 3, 15, 16, 17, 33, 100, 1000, 70_000] {
+            let v4 = random_ranges(&mut rng, n, 32);
+            let v6 = random_ranges(&mut rng, n, 128);
+            let built = Built { v4, v6: Some(v6), network_count: 7, node_count: 9 };
+            let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+            assert_eq!(
+                view.range_counts(),
+                (built.v4.starts.len(), built.v6.as_ref().unwrap().starts.len())
+            );
+            assert_eq!((view.network_count(), view.node_count()), (7, 9));
+            let v6 = built.v6.as_ref().unwrap();
+            let mut probes4: Vec<u32> = vec![0, u32::MAX, 0x2a01_0000, 0x2a01_ffff];
+            for &s in built.v4.starts.iter().take(5000) {
+                probes4.extend([s as u32, (s as u32).wrapping_sub(1), (s as u32).wrapping_add(1)]);
+            }
+            probes4.extend((0..5000).map(|_| rng.next() as u32));
+            for ip in probes4 {
+                assert_eq!(view.v4(ip), naive(&built.v4, u128::from(ip)), "n={n} {ip:#x}");
+            }
+            let mut probes6: Vec<u128> = vec![0, u128::MAX];
+            for &s in v6.starts.iter().take(5000) {
+                probes6.extend([s, s.wrapping_sub(1), s.wrapping_add(1)]);
+            }
+            probes6.extend((0..5000).map(|_| (rng.next() as u128) << 64 | rng.next() as u128));
+            for ip in probes6 {
+                assert_eq!(view.v6(ip), Some(naive(v6, ip)), "n={n} {ip:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn ipv4_only_table_has_no_ipv6_answers() {
+        let mut v4 = Ranges::default();
+        v4.push(0, 0);
+        v4.push(0x0808_0800, 222);
+        v4.push(0x0808_0900, 0);
+        let built = Built { v4, v6: None, network_count: 1, node_count: 1 };
+        let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+        assert_eq!(view.v4(0x0808_0808), 222);
+        assert_eq!(view.v4(0x0808_0908), 0);
+        assert_eq!(view.v6(1), None);
+    }
+
+    #[test]
+    fn aliases_read_the_ipv4_table() {
+        let mut v4 = Ranges::default();
+        v4.push(0, 0);
+        v4.push(0x0808_0800, 222);
+        v4.push(0x0808_0900, 0);
+        let mut v6 = Ranges::default();
+        v6.push(0, ALIAS | 96);
+        v6.push(1 << 32, 0);
+        v6.push(0x2002 << 112, ALIAS | 16);
+        v6.push(0x2003 << 112, 7);
+        let built = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 };
+        let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+        assert_eq!(view.v6(0x0808_0808), Some(222));
+        assert_eq!(view.v6(0x2002_0808_0808 << 80), Some(222));
+        assert_eq!(view.v6(0x2002_0808_0908 << 80 | 5), Some(0));
+        assert_eq!(view.v6(0x2003 << 112), Some(7));
+    }
+
+    #[test]
+    fn damaged_table_bytes_never_panic() {
+        let mut rng = Rng(77);
+        let v4 = random_ranges(&mut rng, 200, 32);
+        let v6 = random_ranges(&mut rng, 200, 128);
+        let good = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 }.to_bytes();
+        for _ in 0..300 {
+            let mut bytes = good.clone();
+            for _ in 0..50 {
+                let at = (rng.next() as usize) % bytes.len();
+                bytes[at] = rng.next() as u8;
+            }
+            let Ok(view) = TableView::parse(Cow::Owned(bytes)) else { continue };
+            for _ in 0..200 {
+                view.v4(rng.next() as u32);
+                view.v6((rng.next() as u128) << 64 | rng.next() as u128);
+            }
+        }
+        assert!(TableView::parse(Cow::Owned(good[..good.len() - 1].to_vec())).is_err());
+        assert!(TableView::parse(Cow::Borrowed(&[])).is_err());
+    }
+
+    #[test]
+    fn country_values() {
+        assert_eq!(code_of("AA"), Some(1));
+        assert_eq!(code_of("zz"), Some(676));
+        assert_eq!(code_of("Gb"), code_of("GB"));
+        for bad in ["", "A", "USA", "U1", "É", "  "] {
+            assert_eq!(code_of(bad), None, "{bad:?}");
+        }
     }
 }
