@@ -540,6 +540,82 @@ fn cyclic_tree_is_an_error() {
     assert_eq!(err.kind(), GeoErrorKind::Corrupt, "{err}");
 }
 
+/// A database of `n` networks (`10.x.y.0/24`), the `i`-th record a 4-byte
+/// string at data offset `4 * i`, then a `filler`-byte string whose payload
+/// starts at data offset `4 * n + 4`. Returns the bytes and the file offset
+/// of the data section, for tests that write their own records there.
+fn db_with_raw_records(n: usize, filler: usize) -> (Vec<u8>, usize) {
+    assert!(filler >= 65_821 && n <= 65_536);
+    let mut db = maxminddb_writer::Database::default();
+    db.metadata.ip_version = IpVersion::V6;
+    db.metadata.binary_format_major_version = 2;
+    let refs: Vec<_> = (0..n).map(|_| db.insert_value("abc").unwrap()).collect();
+    db.insert_value("x".repeat(filler)).unwrap();
+    for (i, r) in refs.into_iter().enumerate() {
+        let net = format!("::10.{}.{}.0/120", i >> 8, i & 255);
+        db.insert_node(net.parse::<IpAddrWithMask>().unwrap(), r);
+    }
+    let bytes = db.write_to(Vec::new()).unwrap();
+    let reader = Reader::from_source(&bytes[..]).unwrap();
+    assert_eq!(reader.metadata().record_size, 24);
+    let start = reader.metadata().node_count as usize * 6 + 16;
+    (bytes, start)
+}
+
+/// A 19-bit data-section pointer to `target`.
+fn pointer(target: usize) -> [u8; 3] {
+    let v = target - 2048;
+    [0x28 | (v >> 16) as u8, (v >> 8) as u8, v as u8]
+}
+
+#[test]
+fn records_sharing_one_big_map_are_read_once() {
+    // 4096 records, each a pointer to one map of 30,000 entries: reading
+    // every record in full would take 4096 × 30,000 steps.
+    const N: usize = 4096;
+    const K: usize = 30_000;
+    let (mut bytes, data) = db_with_raw_records(N, 4 * K + 64);
+    let map = 4 * N + 4;
+    for i in 0..N {
+        bytes[data + 4 * i..data + 4 * i + 3].copy_from_slice(&pointer(map));
+    }
+    let mut m = vec![0xfe, ((K - 285) >> 8) as u8, (K - 285) as u8];
+    m.extend_from_slice(b"\x4ccountry_code\x42US");
+    for _ in 1..K {
+        m.extend_from_slice(b"\x41k\x01\x07"); // "k": true
+    }
+    bytes[data + map..data + map + m.len()].copy_from_slice(&m);
+    let reader = Reader::from_source(&bytes[..]).unwrap();
+    assert_eq!(reader_country(&reader, ip("10.0.0.1")), cc("US"));
+    let db = GeoDatabase::from_bytes(bytes).unwrap();
+    assert_eq!(db.resolve(ip("10.0.0.1")), cc("US"));
+    assert_eq!(db.resolve(ip("10.15.255.1")), cc("US"));
+    assert_eq!(db.resolve(ip("10.16.0.1")), None);
+    assert_eq!(db.lookup_detail(ip("10.3.4.5")).unwrap().country, cc("US"));
+}
+
+#[test]
+fn quadratic_record_layouts_hit_the_work_bound() {
+    // 4000 nested one-entry maps {"x": {"x": ... {"country_code": "US"}}},
+    // record i pointing at level i: each record skips all deeper levels,
+    // 8 million steps for a 12 kB data section. Refused, not ground through.
+    const D: usize = 4000;
+    let (mut bytes, data) = db_with_raw_records(D, 65_821 + 64);
+    let base = 4 * D + 4;
+    let mut nested = Vec::new();
+    for _ in 0..D {
+        nested.extend_from_slice(b"\xe1\x41x");
+    }
+    nested.extend_from_slice(b"\xe1\x4ccountry_code\x42US");
+    bytes[data + base..data + base + nested.len()].copy_from_slice(&nested);
+    for i in 0..D {
+        bytes[data + 4 * i..data + 4 * i + 3].copy_from_slice(&pointer(base + 3 * i));
+    }
+    let err = GeoDatabase::from_bytes(bytes).unwrap_err();
+    assert_eq!(err.kind(), GeoErrorKind::Corrupt);
+    assert!(err.to_string().contains("too complex"), "{err}");
+}
+
 // ---------------------------------------------------------------------------
 // IPv4 subtree aliases
 // ---------------------------------------------------------------------------

@@ -54,7 +54,7 @@ use ipnet::IpNet;
 use maxminddb::Reader;
 
 use crate::rule::{canonical_ip, CountryCode};
-use table::{BuildError, RecordFields, TableView, UNKNOWN};
+use table::{BuildError, DataSection, TableView, UNKNOWN};
 
 /// `country.iso_code`: the GeoIP2 / GeoLite2 / DB-IP layout
 /// (a [`GeoRecord::source_field`] value).
@@ -239,9 +239,30 @@ pub struct GeoRecord {
 /// of up to 512 KiB per family (8.05 MB for the embedded database, which is
 /// embedded in the binary rather than allocated).
 pub struct GeoDatabase {
-    reader: Reader<Cow<'static, [u8]>>,
+    reader: Reader<Bytes>,
+    /// The same bytes as the reader's (which does not expose them).
+    bytes: Bytes,
+    /// Where the data section lies in `bytes`.
+    data: std::ops::Range<usize>,
     table: TableView,
     origin: String,
+}
+
+/// Database bytes: the embedded `'static` file, or an owned one shared
+/// between the reader and [`GeoDatabase::lookup_detail`].
+#[derive(Clone)]
+enum Bytes {
+    Static(&'static [u8]),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Bytes::Static(b) => b,
+            Bytes::Shared(b) => b,
+        }
+    }
 }
 
 impl fmt::Debug for GeoDatabase {
@@ -327,13 +348,27 @@ impl GeoDatabase {
             origin: origin.clone(),
             message: e.to_string(),
         };
-        let built = {
-            let reader = Reader::from_source(&bytes[..]).map_err(|e| corrupt(&e))?;
-            table::build(&reader, &bytes).map_err(|e| GeoError::from_build(&origin, e))?
+        let bytes = match bytes {
+            Cow::Borrowed(b) => Bytes::Static(b),
+            Cow::Owned(v) => Bytes::Shared(Arc::new(v)),
         };
+        let reader = Reader::from_source(bytes.clone()).map_err(|e| corrupt(&e))?;
+        let built =
+            table::build(&reader, bytes.as_ref()).map_err(|e| GeoError::from_build(&origin, e))?;
         let table = TableView::parse(Cow::Owned(built.to_bytes())).map_err(|e| corrupt(&e))?;
-        let reader = Reader::from_source(bytes).map_err(|e| corrupt(&e))?;
-        Ok(GeoDatabase { reader, table, origin })
+        Self::assemble(reader, bytes, table, origin)
+    }
+
+    fn assemble(
+        reader: Reader<Bytes>,
+        bytes: Bytes,
+        table: TableView,
+        origin: String,
+    ) -> Result<GeoDatabase, GeoError> {
+        let md = reader.metadata();
+        let data = table::data_section(bytes.as_ref(), md.node_count as usize, md.record_size)
+            .map_err(|message| GeoError::Corrupt { origin: origin.clone(), message })?;
+        Ok(GeoDatabase { reader, bytes, data, table, origin })
     }
 
     /// The database embedded in the library: `data/geo-whois-asn-country.mmdb`
@@ -351,12 +386,13 @@ impl GeoDatabase {
             origin: origin.clone(),
             message: e.to_string(),
         };
-        let reader = Reader::from_source(Cow::Borrowed(EMBEDDED_MMDB)).map_err(|e| corrupt(&e))?;
+        let bytes = Bytes::Static(EMBEDDED_MMDB);
+        let reader = Reader::from_source(bytes.clone()).map_err(|e| corrupt(&e))?;
         let table = TableView::parse(Cow::Borrowed(EMBEDDED_TABLE)).map_err(|e| corrupt(&e))?;
         if table.node_count() != reader.metadata().node_count {
             return Err(corrupt(&"the embedded table does not belong to the embedded database"));
         }
-        Ok(GeoDatabase { reader, table, origin })
+        Self::assemble(reader, bytes, table, origin)
     }
 
     /// The raw bytes of the embedded MaxMind DB file, for callers that want
@@ -405,7 +441,12 @@ impl GeoDatabase {
         let result = self.reader.lookup(ip).map_err(|e| fail(&e))?;
         let network = result.network().map_err(|e| fail(&e))?;
         let network = IpNet::new(network.network(), network.prefix()).map_err(|e| fail(&e))?;
-        let fields = result.decode::<RecordFields<'_>>().map_err(|e| fail(&e))?;
+        // The same record reader as the table's, so the answers agree.
+        let data = self.bytes.as_ref().get(self.data.clone()).unwrap_or_default();
+        let fields = match result.offset() {
+            Some(offset) => Some(DataSection::new(data).record(offset).map_err(|e| fail(&e))?),
+            None => None,
+        };
         let has_record = fields.is_some();
         let fields = fields.unwrap_or_default();
         let (country, source_field) = match fields.country() {

@@ -49,7 +49,6 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use maxminddb::Reader;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The code of "no country".
 pub(crate) const UNKNOWN: u16 = 0;
@@ -87,10 +86,10 @@ pub(crate) const FIELD_COUNTRY_CODE: &str = "country_code";
 // ---------------------------------------------------------------------------
 
 /// A value found where a country code was expected.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FieldValue<'a> {
     /// A string (not yet checked).
-    Str(Cow<'a, str>),
+    Str(&'a str),
     /// Anything else, described ("a number", "a map", ...).
     Other(&'static str),
 }
@@ -99,15 +98,17 @@ impl FieldValue<'_> {
     /// The value for messages: the string, or its description.
     pub(crate) fn describe(&self) -> String {
         match self {
-            FieldValue::Str(s) => s.to_string(),
+            FieldValue::Str(s) => (*s).to_owned(),
             FieldValue::Other(what) => format!("<{what}>"),
         }
     }
 }
 
 /// The country-related fields of one record, whatever its layout.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RecordFields<'a> {
+    /// Whether the record is a map (any other record has no fields).
+    pub(crate) is_map: bool,
     /// `country.iso_code` (only when `country` is a map).
     pub(crate) country: Option<FieldValue<'a>>,
     /// `registered_country.iso_code`.
@@ -143,9 +144,9 @@ impl RecordFields<'_> {
     /// error (lower case is accepted and upper-cased).
     pub(crate) fn country(&self) -> Result<Option<(u16, &'static str)>, BadValue> {
         let fields = [
-            (FIELD_COUNTRY, &self.country),
-            (FIELD_REGISTERED, &self.registered_country),
-            (FIELD_COUNTRY_CODE, &self.country_code),
+            (FIELD_COUNTRY, self.country),
+            (FIELD_REGISTERED, self.registered_country),
+            (FIELD_COUNTRY_CODE, self.country_code),
         ];
         for (field, value) in fields {
             let Some(value) = value else { continue };
@@ -164,272 +165,289 @@ impl RecordFields<'_> {
     /// `represented_country.iso_code` when it is two ASCII letters (reported
     /// only, never matched, so a malformed value is simply dropped).
     pub(crate) fn represented(&self) -> Option<u16> {
-        match &self.represented_country {
+        match self.represented_country {
             Some(FieldValue::Str(s)) => code_of(s),
             _ => None,
         }
     }
 }
 
-/// Visits and discards any value, returning a description of its type.
-struct Describe;
+// MaxMind DB data-section types (MaxMind DB format spec, "Output Data Section").
+const T_POINTER: u8 = 1;
+const T_STRING: u8 = 2;
+const T_MAP: u8 = 7;
+const T_ARRAY: u8 = 11;
+const T_BOOL: u8 = 14;
 
-impl<'de> Visitor<'de> for Describe {
-    type Value = &'static str;
+/// The bytes that mark the start of the metadata (the data section ends
+/// just before them).
+const METADATA_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any value")
+/// The byte range of the data section of the MaxMind DB file `raw` whose
+/// search tree has `node_count` nodes of `record_size` bits: after the tree
+/// and its 16-byte separator, up to the metadata marker.
+pub(crate) fn data_section(
+    raw: &[u8],
+    node_count: usize,
+    record_size: u16,
+) -> Result<std::ops::Range<usize>, String> {
+    let start = node_count
+        .checked_mul(usize::from(record_size) / 4)
+        .and_then(|t| t.checked_add(16))
+        .ok_or("the search tree is impossibly large")?;
+    let end = raw
+        .windows(METADATA_MARKER.len())
+        .rposition(|w| w == METADATA_MARKER)
+        .ok_or("no metadata marker")?;
+    if start > end {
+        return Err("the data section lies outside the file".into());
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok("a boolean")
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok("a string")
-    }
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
-        Ok("bytes")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok("null")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok("null")
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(Describe)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok("an array")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok("a map")
-    }
+    Ok(start..end)
 }
 
-/// A value that is either a string (kept) or anything else (described).
-struct FieldVisitor;
-
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = FieldValue<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a country code")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(FieldValue::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(FieldValue::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Describe.visit_bool(v).map(FieldValue::Other)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Describe.visit_i64(v).map(FieldValue::Other)
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-        Describe.visit_i128(v).map(FieldValue::Other)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Describe.visit_u64(v).map(FieldValue::Other)
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-        Describe.visit_u128(v).map(FieldValue::Other)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Describe.visit_f64(v).map(FieldValue::Other)
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-        Describe.visit_bytes(v).map(FieldValue::Other)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(FieldValue::Other("null"))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(FieldValue::Other("null"))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(FieldVisitor)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Describe.visit_seq(seq).map(FieldValue::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Describe.visit_map(map).map(FieldValue::Other)
-    }
+/// A field's control: its type, its size (for a pointer: the target offset)
+/// and where its payload starts.
+#[derive(Clone, Copy)]
+struct Ctrl {
+    ty: u8,
+    size: usize,
+    payload: usize,
 }
 
-impl<'de> Deserialize<'de> for FieldValue<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(FieldVisitor)
-    }
+/// A reader of the record fields in a MaxMind DB data section, written for
+/// bounded work on hostile files: every value read or skipped costs a step
+/// from a budget proportional to the section's size, a pointer is never
+/// followed while skipping, and records and country objects reached through
+/// pointers are decoded once (cached by offset). All reads are checked.
+pub(crate) struct DataSection<'a> {
+    data: &'a [u8],
+    steps: usize,
+    records: HashMap<usize, RecordFields<'a>>,
+    objects: HashMap<usize, Option<FieldValue<'a>>>,
 }
 
-/// A map key, borrowed when the decoder allows it.
-struct Key<'a>(Cow<'a, str>);
+type DecodeResult<T> = Result<T, String>;
 
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
+impl<'a> DataSection<'a> {
+    /// A reader of `data`, the data section (see [`data_section`]).
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        let steps = data.len().saturating_mul(16).saturating_add(1 << 20);
+        DataSection { data, steps, records: HashMap::new(), objects: HashMap::new() }
+    }
+
+    /// Length of the data section in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn step(&mut self) -> DecodeResult<()> {
+        self.steps = self.steps.checked_sub(1).ok_or(
+            "the data section is too complex to read (decoding work exceeds 16 steps per byte)",
+        )?;
+        Ok(())
+    }
+
+    fn byte(&self, at: usize) -> DecodeResult<u8> {
+        self.data.get(at).copied().ok_or_else(|| "a value runs past the data section".into())
+    }
+
+    /// Big-endian unsigned integer of `n` bytes at `at`.
+    fn uint(&self, at: usize, n: usize) -> DecodeResult<usize> {
+        let bytes = self.data.get(at..at + n).ok_or("a value runs past the data section")?;
+        Ok(bytes.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b)))
+    }
+
+    /// The control of the field at `at`.
+    fn ctrl(&mut self, at: usize) -> DecodeResult<Ctrl> {
+        self.step()?;
+        let c = self.byte(at)?;
+        let mut ty = c >> 5;
+        let mut pos = at + 1;
+        if ty == T_POINTER {
+            let ss = usize::from((c >> 3) & 3);
+            let vvv = usize::from(c & 7);
+            let (target, len) = match ss {
+                0 => ((vvv << 8 | self.uint(pos, 1)?), 1),
+                1 => ((vvv << 16 | self.uint(pos, 2)?) + 2048, 2),
+                2 => ((vvv << 24 | self.uint(pos, 3)?) + 526_336, 3),
+                _ => (self.uint(pos, 4)?, 4),
+            };
+            return Ok(Ctrl { ty, size: target, payload: pos + len });
         }
-        d.deserialize_str(KeyVisitor)
+        if ty == 0 {
+            ty = self.byte(pos)?.saturating_add(7);
+            pos += 1;
+        }
+        // Extended types 8 to 15, but not the cache container (12) nor the
+        // end marker (13), which never appear in records.
+        if matches!(ty, 12 | 13) || ty > 15 {
+            return Err(format!("invalid data type {ty}"));
+        }
+        let size = match usize::from(c & 0x1f) {
+            29 => 29 + self.uint(pos, 1)?,
+            30 => 285 + self.uint(pos, 2)?,
+            31 => 65_821 + self.uint(pos, 3)?,
+            small => small,
+        };
+        pos += match c & 0x1f {
+            29 => 1,
+            30 => 2,
+            31 => 3,
+            _ => 0,
+        };
+        Ok(Ctrl { ty, size, payload: pos })
     }
-}
 
-/// `country`-like objects: `{"iso_code": ..}` gives the code; any other
-/// shape (IPinfo's `"country": "Netherlands"`, a number, ...) gives nothing.
-struct CountryObject<'a>(Option<FieldValue<'a>>);
+    /// The value at `at`, through at most one pointer: its control, the
+    /// offset it was read from (for caches) if a pointer led there, and the
+    /// offset just after the field at `at`, when the value is not a
+    /// container (containers are walked by the caller).
+    fn deref(&mut self, at: usize) -> DecodeResult<(Ctrl, Option<usize>, usize)> {
+        let c = self.ctrl(at)?;
+        if c.ty != T_POINTER {
+            return Ok((c, None, c.payload));
+        }
+        let target = c.size;
+        let v = self.ctrl(target)?;
+        if v.ty == T_POINTER {
+            return Err("a pointer points to a pointer".into());
+        }
+        Ok((v, Some(target), c.payload))
+    }
 
-impl<'de> Deserialize<'de> for CountryObject<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ObjVisitor;
-        impl<'de> Visitor<'de> for ObjVisitor {
-            type Value = CountryObject<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a country object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut iso = None;
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    if key == "iso_code" {
-                        iso = Some(map.next_value::<FieldValue<'de>>()?);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+    /// The offset just after the field at `at`, without following pointers.
+    fn skip(&mut self, at: usize) -> DecodeResult<usize> {
+        let (mut pos, mut pending) = (at, 1usize);
+        while pending > 0 {
+            pending -= 1;
+            let c = self.ctrl(pos)?;
+            pos = match c.ty {
+                T_POINTER | T_BOOL => c.payload,
+                T_MAP => {
+                    pending = pending.saturating_add(c.size.saturating_mul(2));
+                    c.payload
                 }
-                Ok(CountryObject(iso))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Describe.visit_seq(seq).map(|_| CountryObject(None))
-            }
-        }
-        d.deserialize_any(ObjVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for RecordFields<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct RecVisitor;
-        impl<'de> Visitor<'de> for RecVisitor {
-            type Value = RecordFields<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a record")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut rec = RecordFields::default();
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    match &*key {
-                        "country" => rec.country = map.next_value::<CountryObject<'de>>()?.0,
-                        "registered_country" => {
-                            rec.registered_country = map.next_value::<CountryObject<'de>>()?.0
-                        }
-                        "represented_country" => {
-                            rec.represented_country = map.next_value::<CountryObject<'de>>()?.0
-                        }
-                        "country_code" => {
-                            rec.country_code = Some(map.next_value::<FieldValue<'de>>()?)
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+                T_ARRAY => {
+                    pending = pending.saturating_add(c.size);
+                    c.payload
                 }
-                Ok(rec)
-            }
-            // A record that is not a map has no country field.
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Describe.visit_seq(seq).map(|_| RecordFields::default())
+                _ => c.payload.checked_add(c.size).ok_or("a value runs past the data section")?,
+            };
+            if pos > self.data.len() {
+                return Err("a value runs past the data section".into());
             }
         }
-        d.deserialize_any(RecVisitor)
+        Ok(pos)
+    }
+
+    /// A string value (through a pointer if need be), or a description of
+    /// what is there instead; and the offset after the field.
+    fn string(&mut self, at: usize) -> DecodeResult<(FieldValue<'a>, usize)> {
+        let (c, via, after) = self.deref(at)?;
+        let value = match c.ty {
+            T_STRING => {
+                let end = c.payload.checked_add(c.size).ok_or("a string runs past the data")?;
+                let bytes = self.data.get(c.payload..end).ok_or("a string runs past the data")?;
+                FieldValue::Str(std::str::from_utf8(bytes).map_err(|_| "a string is not UTF-8")?)
+            }
+            T_MAP => FieldValue::Other("a map"),
+            T_ARRAY => FieldValue::Other("an array"),
+            T_BOOL => FieldValue::Other("a boolean"),
+            4 => FieldValue::Other("bytes"),
+            _ => FieldValue::Other("a number"),
+        };
+        let next = match (via, c.ty) {
+            (Some(_), _) => after,
+            (None, T_STRING) => c.payload + c.size,
+            (None, _) => self.skip(at)?,
+        };
+        Ok((value, next))
+    }
+
+    /// Walks the entries of the map whose control is `c`, calling
+    /// `entry(self, key, value offset)`, which returns the offset after the
+    /// value. Returns the offset after the map.
+    fn entries(
+        &mut self,
+        c: Ctrl,
+        mut entry: impl FnMut(&mut Self, &'a str, usize) -> DecodeResult<usize>,
+    ) -> DecodeResult<usize> {
+        let mut pos = c.payload;
+        for _ in 0..c.size {
+            let (key, after_key) = self.string(pos)?;
+            let FieldValue::Str(key) = key else {
+                return Err("a map key is not a string".into());
+            };
+            pos = entry(self, key, after_key)?;
+        }
+        Ok(pos)
+    }
+
+    /// `iso_code` of a country-like object at `at` (`None` when the value is
+    /// not a map, as IPinfo's `"country": "Netherlands"`, or has no
+    /// `iso_code`); and the offset after the field.
+    fn country_object(&mut self, at: usize) -> DecodeResult<(Option<FieldValue<'a>>, usize)> {
+        let (c, via, after) = self.deref(at)?;
+        if let Some(&cached) = via.and_then(|t| self.objects.get(&t)) {
+            return Ok((cached, after));
+        }
+        let mut iso = None;
+        let end = if c.ty == T_MAP {
+            self.entries(c, |this, key, value| {
+                if key == "iso_code" {
+                    let (v, next) = this.string(value)?;
+                    iso = Some(v);
+                    Ok(next)
+                } else {
+                    this.skip(value)
+                }
+            })?
+        } else if via.is_none() {
+            self.skip(at)?
+        } else {
+            after
+        };
+        match via {
+            Some(target) => {
+                self.objects.insert(target, iso);
+                Ok((iso, after))
+            }
+            None => Ok((iso, end)),
+        }
+    }
+
+    /// The country fields of the record at data-section offset `offset`.
+    pub(crate) fn record(&mut self, offset: usize) -> DecodeResult<RecordFields<'a>> {
+        let (c, via, _) = self.deref(offset)?;
+        if let Some(&cached) = via.and_then(|t| self.records.get(&t)) {
+            return Ok(cached);
+        }
+        let mut rec = RecordFields::default();
+        if c.ty == T_MAP {
+            rec.is_map = true;
+            self.entries(c, |this, key, value| {
+                let (slot, (v, next)) = match key {
+                    "country" => (&mut rec.country, this.country_object(value)?),
+                    "registered_country" => {
+                        (&mut rec.registered_country, this.country_object(value)?)
+                    }
+                    "represented_country" => {
+                        (&mut rec.represented_country, this.country_object(value)?)
+                    }
+                    "country_code" => {
+                        let (v, next) = this.string(value)?;
+                        (&mut rec.country_code, (Some(v), next))
+                    }
+                    _ => return this.skip(value),
+                };
+                *slot = v;
+                Ok(next)
+            })?;
+        }
+        if let Some(target) = via {
+            self.records.insert(target, rec);
+        }
+        Ok(rec)
     }
 }
 
@@ -589,8 +607,9 @@ pub(crate) struct Built {
     pub(crate) node_count: u32,
 }
 
-/// Converts the database in `raw` (already opened as `reader`) into range
-/// tables, decoding every distinct record once. Fails on a damaged tree or
+/// Converts the database in `raw` (already opened as `reader`, which
+/// checked its metadata) into range tables, decoding every distinct record
+/// once. Fails on a damaged tree or
 /// record, a malformed country value, or a database with no country field.
 pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Built, BuildError> {
     let md = reader.metadata();
@@ -603,6 +622,9 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
     let mut cache: HashMap<usize, u16> = HashMap::new();
     let mut any_country = false;
     let mut network_count = 0u64;
+
+    let data = data_section(raw, node_count, md.record_size).map_err(BuildError::Corrupt)?;
+    let mut section = DataSection::new(&raw[data]);
 
     // The table code of the record at tree pointer `ptr`, first met at
     // `prefix`/`depth` of a `bits`-bit walk.
@@ -617,15 +639,11 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
         };
         let network = (ip, depth as u8);
         let at = |m: &dyn fmt::Display| corrupt(format!("record for {ip}/{depth}: {m}"));
-        let result = reader.lookup(ip).map_err(|e| at(&e))?;
-        let expected = ptr.checked_sub(node_count + 16);
-        if expected.is_none() || result.offset() != expected {
-            return Err(at(&"data pointer outside the data section"));
-        }
-        let fields = result
-            .decode::<RecordFields<'_>>()
-            .map_err(|e| at(&e))?
-            .ok_or_else(|| at(&"record vanished"))?;
+        let offset = ptr
+            .checked_sub(node_count + 16)
+            .filter(|&o| o < section.len())
+            .ok_or_else(|| at(&"data pointer outside the data section"))?;
+        let fields = section.record(offset).map_err(|e| at(&e))?;
         let code = match fields.country() {
             Ok(Some((code, _))) => {
                 any_country = true;
