@@ -3,7 +3,14 @@
 //!
 //! This file is shared: the library mounts it as `geo::table`, and `build.rs`
 //! includes it with `#[path]` to convert the embedded database at build time.
-//! It may therefore use only `std`, `serde` and `maxminddb`, never `crate::`.
+//! It may therefore use only `std` and `maxminddb`, never `crate::`.
+//!
+//! Records are read by [`DataSection`], a small reader of the MaxMind DB
+//! data section that extracts only the country fields, with caches and a
+//! work budget, so that no file can make opening a database slow (serde
+//! decoding of every record through `maxminddb` can be made quadratic by a
+//! crafted file). `maxminddb` checks the metadata and answers per-address
+//! lookups for `GeoDatabase::lookup_detail`.
 //!
 //! # Table
 //!
@@ -13,7 +20,7 @@
 //! address falls in exactly one range. Adjacent ranges with the same code are
 //! merged. A directory on the top address bits (up to 16: about one entry
 //! per range) narrows each lookup to the ranges of one block (a /16 for the
-//! embedded database) before a branch-free binary search.
+//! embedded database) before a branch-free search of those ranges.
 //!
 //! Codes: [`UNKNOWN`] (0) is "no country" (no record, or a record without a
 //! country); `1..=676` is a country, `CountryCode::index() + 1`; in the IPv6
