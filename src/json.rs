@@ -430,9 +430,21 @@ impl Parser<'_> {
 }
 
 /// Maps byte offsets to 1-based line and column (columns count characters).
+///
+/// A query costs a binary search plus counting at most [`CHAR_BLOCK`]
+/// bytes: character counts are kept at every block boundary, so a long
+/// minified line with many values stays linear overall.
 #[derive(Clone, Debug)]
 pub(crate) struct LineIndex {
     line_starts: Vec<usize>,
+    /// Characters (non-continuation bytes) before each block boundary.
+    chars_before_block: Vec<usize>,
+}
+
+const CHAR_BLOCK: usize = 1024;
+
+fn is_char_start(b: u8) -> bool {
+    b & 0xC0 != 0x80
 }
 
 impl LineIndex {
@@ -440,7 +452,22 @@ impl LineIndex {
         let mut line_starts = vec![0];
         line_starts
             .extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
-        LineIndex { line_starts }
+        let mut chars_before_block = Vec::with_capacity(text.len() / CHAR_BLOCK + 1);
+        let mut count = 0;
+        for block in text.as_bytes().chunks(CHAR_BLOCK) {
+            chars_before_block.push(count);
+            count += block.iter().filter(|b| is_char_start(**b)).count();
+        }
+        chars_before_block.push(count);
+        LineIndex { line_starts, chars_before_block }
+    }
+
+    /// Characters in `text[..offset]`.
+    fn chars_before(&self, text: &str, offset: usize) -> usize {
+        let block = offset / CHAR_BLOCK;
+        let from = block * CHAR_BLOCK;
+        self.chars_before_block[block]
+            + text.as_bytes()[from..offset].iter().filter(|b| is_char_start(**b)).count()
     }
 
     /// The 1-based `(line, column)` of byte `offset` in `text`.
@@ -448,7 +475,7 @@ impl LineIndex {
         let offset = offset.min(text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let column = text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
+        let column = self.chars_before(text, offset) - self.chars_before(text, start) + 1;
         (line + 1, column)
     }
 }
@@ -519,5 +546,15 @@ mod tests {
         assert_eq!(idx.line_column(text, 0), (1, 1));
         assert_eq!(idx.line_column(text, 3), (2, 1));
         assert_eq!(idx.line_column(text, 5), (2, 2));
+    }
+
+    #[test]
+    fn line_columns_across_blocks() {
+        let text = format!("{}\n{}x", "é".repeat(700), "ü".repeat(1500));
+        let idx = LineIndex::new(&text);
+        let x = text.len() - 1;
+        assert_eq!(idx.line_column(&text, x), (2, 1501));
+        assert_eq!(idx.line_column(&text, 1400), (1, 701));
+        assert_eq!(idx.line_column(&text, text.len()), (2, 1502));
     }
 }

@@ -53,8 +53,11 @@ pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<D
     // Exact set reasoning over (address, country) pairs (SPEC §3).
     let Some(space) = RuleSpace::try_new(rule_set) else { return out };
     let never_blocks = space.blocks_someone().is_none();
+    let never_deciding: Vec<Option<Vec<usize>>> =
+        (0..rules.len()).map(|i| space.never_decides(i)).collect();
     for i in 0..rules.len() {
-        if let Some(earlier) = space.never_decides(i) {
+        if let Some(earlier) = &never_deciding[i] {
+            let earlier = earlier.clone();
             let (message, help) = if earlier.is_empty() {
                 (
                     format!("rule {i} matches no viewer, so it never decides"),
@@ -73,8 +76,17 @@ pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<D
             d.related = related(sources, &earlier, "matches first");
             out.push(d);
         } else if let Some(takeover) = space.redundant(i) {
-            if (trailing_allow && i == last) || (never_blocks && takeover.rules.is_empty()) {
-                continue; // reported as trailing-allow-any or never-blocks
+            // Reported otherwise: the trailing allow and the allow rules of a
+            // document that never blocks have their own codes; and when the
+            // rule that takes over never decides itself, that rule is the
+            // one to remove (removing both would change decisions).
+            let takes_over_never_deciding =
+                takeover.rules.iter().any(|&j| never_deciding[j].is_some());
+            if (trailing_allow && i == last)
+                || (never_blocks && rules[i].action == Action::Allow)
+                || takes_over_never_deciding
+            {
+                continue;
             }
             let mut who: Vec<String> = Vec::new();
             if !takeover.rules.is_empty() {
@@ -98,12 +110,24 @@ pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<D
         }
     }
     if never_blocks {
-        out.push(warning(
-            Code::NeverBlocks,
-            &sources[0],
-            "no viewer is ever blocked: no rule blocks anyone, and viewers no rule matches are allowed".into(),
-            Some(r#"append {"type": "any", "action": "block"} to allow only the viewers listed"#.into()),
-        ));
+        let blocks: Vec<usize> =
+            (0..rules.len()).filter(|&i| rules[i].action == Action::Block).collect();
+        let (message, help) = if blocks.is_empty() {
+            (
+                "no viewer is ever blocked: no rule blocks, and viewers no rule matches are allowed".to_owned(),
+                r#"append {"type": "any", "action": "block"} to allow only the viewers listed"#.to_owned(),
+            )
+        } else {
+            (
+                format!(
+                    "no viewer is ever blocked: earlier allow rules match everyone {} would block",
+                    rule_list(&blocks)
+                ),
+                "put the allow rules that should win before the block, and narrow the others"
+                    .to_owned(),
+            )
+        };
+        out.push(warning(Code::NeverBlocks, &sources[0], message, Some(help)));
     } else if space.allows_someone().is_none() {
         out.push(warning(
             Code::BlocksEveryone,
@@ -132,6 +156,7 @@ fn rule_list(rules: &[usize]) -> String {
 /// block (SPEC §3).
 fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagnostic> {
     let rules = &rule_set.rules;
+    let space = RuleSpace::try_new(rule_set);
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let RuleKind::IpSrc(nets) = &rule.kind else { continue };
@@ -151,7 +176,22 @@ fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagno
             r.action == Action::Allow
                 && matches!(&r.kind, RuleKind::IpSrc(n) if n.iter().any(|n| matches!(n, IpNet::V4(_)) != has_v4))
         });
-        if let (Some(b), false, true) = (blocks_all, has_v4 && has_v6, !other_allowed) {
+        let other_family_all_blocked = space.as_ref().is_some_and(|space| {
+            space
+                .atoms()
+                .filter(|a| {
+                    let addresses = a.ip_class().addresses();
+                    if has_v4 {
+                        !addresses.v6.is_empty()
+                    } else {
+                        !addresses.v4.is_empty()
+                    }
+                })
+                .all(|a| space.decide(a.matching()).action == Action::Block)
+        });
+        if let (Some(b), false, true, true) =
+            (blocks_all, has_v4 && has_v6, !other_allowed, other_family_all_blocked)
+        {
             let (named, other) = if has_v4 { ("IPv4", "IPv6") } else { ("IPv6", "IPv4") };
             let mut d = warning(
                 Code::SingleFamilyAllowList,
@@ -164,7 +204,11 @@ fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagno
         }
         for (j, net) in nets.iter().enumerate() {
             // Non-routable hosts get their own warning; no viewer has them.
-            if net.prefix_len() != net.max_prefix_len() || crate::ip::non_routable(net).is_some() {
+            let mapped = matches!(net, IpNet::V6(v6) if v6.addr().to_ipv4_mapped().is_some());
+            if net.prefix_len() != net.max_prefix_len()
+                || mapped
+                || crate::ip::non_routable(net).is_some()
+            {
                 continue;
             }
             let wider = match net {

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use accessrules::geo::GeoDatabase;
 use accessrules::{Diagnostic, Severity, Validation};
-use annotate_snippets::{AnnotationKind, Element, Group, Level, Renderer, Snippet};
+use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 
 /// `{"valid": bool, "errors": N, "warnings": N, "diagnostics": [...]}`.
 pub fn write_json(out: &mut impl Write, v: &Validation) -> io::Result<()> {
@@ -67,7 +67,17 @@ fn floor_char(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Most source lines one snippet shows (related places further away become
+/// notes).
 const MAX_WINDOW_LINES: usize = 8;
+/// Longest source text one snippet shows; longer lines are cut around the
+/// value so that output stays proportional to the findings, not to the
+/// document (a minified document is one long line).
+const MAX_WINDOW_BYTES: usize = 240;
+/// Context kept on each side of the value in a cut line.
+const CUT_CONTEXT: usize = 60;
+/// Longest part of a value underlined in a cut line.
+const MAX_UNDERLINE: usize = 100;
 
 fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &str) -> String {
     let level = match d.severity {
@@ -80,65 +90,93 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
     }
     let title = level.primary_title(title).id(d.code.as_str());
     let mut elements: Vec<Element<'_>> = Vec::new();
+    // The snippet's header gives file:line:column; when a long line is cut
+    // (or there is no source) an explicit origin gives the value's position.
+    let mut origin = Origin::path(file.to_owned());
+    if let (Some(l), Some(c)) = (d.location.line, d.location.column) {
+        origin = origin.line(l).char_column(c);
+    }
+    let mut cut = source.is_none() || d.location.span.is_none();
     let mut notes = Vec::new();
-    match (source, d.location.span) {
-        (Some(src), Some(span)) => {
-            // Related places close enough share the snippet; others are notes.
-            let mut lo = span.start;
-            let mut hi = span.end;
-            let mut shown = Vec::new();
-            for r in &d.related {
-                match r.location.span {
-                    Some(rs) => {
-                        let (l1, text, _) = window(src, lo.min(rs.start), hi.max(rs.end));
-                        let _ = l1;
-                        if text.lines().count() <= MAX_WINDOW_LINES {
-                            lo = lo.min(rs.start);
-                            hi = hi.max(rs.end);
-                            shown.push(r);
-                        } else {
-                            notes.push(format!(
-                                "{}: {} (line {})",
-                                r.label,
-                                r.location.path,
-                                r.location.line.unwrap_or(0)
-                            ));
-                        }
+    let mut text_buf = String::new();
+    if let (Some(src), Some(span)) = (source, d.location.span) {
+        let mut lo = span.start;
+        let mut hi = span.end.max(span.start + 1);
+        let mut shown = Vec::new();
+        for r in &d.related {
+            match r.location.span {
+                Some(rs) => {
+                    let (_, text, _) = window(src, lo.min(rs.start), hi.max(rs.end));
+                    if text.lines().count() <= MAX_WINDOW_LINES
+                        && text.len() <= MAX_WINDOW_BYTES * 4
+                    {
+                        lo = lo.min(rs.start);
+                        hi = hi.max(rs.end);
+                        shown.push(r);
+                    } else {
+                        notes.push(format!(
+                            "{}: {} (line {})",
+                            r.label,
+                            r.location.path,
+                            r.location.line.unwrap_or(0)
+                        ));
                     }
-                    None => notes.push(format!("{}: {}", r.label, r.location.path)),
                 }
+                None => notes.push(format!("{}: {}", r.label, r.location.path)),
             }
-            let (line_no, text, offset) = window(src, lo, hi);
-            let local = |a: usize, b: usize| {
-                let a = floor_char(src, a.min(src.len())).saturating_sub(offset).min(text.len());
-                let b =
-                    floor_char(src, b.min(src.len())).saturating_sub(offset).min(text.len()).max(a);
-                a..b
-            };
-            let mut snippet =
-                Snippet::source(text).line_start(line_no).path(file.to_owned()).annotation(
-                    AnnotationKind::Primary.span(local(span.start, span.end.max(span.start + 1))),
-                );
-            for r in shown {
-                if let Some(rs) = r.location.span {
-                    snippet = snippet.annotation(
-                        AnnotationKind::Context
-                            .span(local(rs.start, rs.end))
-                            .label(r.label.clone()),
-                    );
-                }
-            }
-            elements.push(snippet.into());
         }
-        _ => {
-            let mut place = file.to_owned();
-            if let (Some(l), Some(c)) = (d.location.line, d.location.column) {
-                place.push_str(&format!(":{l}:{c}"));
+        let (mut line_no, mut text, mut offset) = window(src, lo, hi);
+        let mut primary = (span.start, span.end.max(span.start + 1));
+        if text.len() > MAX_WINDOW_BYTES * 4
+            || (text.len() > MAX_WINDOW_BYTES && !text.contains('\n'))
+        {
+            // One long line (or a huge window): cut around the value only.
+            for r in shown.drain(..) {
+                notes.push(format!(
+                    "{}: {} (line {})",
+                    r.label,
+                    r.location.path,
+                    r.location.line.unwrap_or(0)
+                ));
             }
-            notes.push(format!("in {place}"));
-            for r in &d.related {
-                notes.push(format!("{}: {}", r.label, r.location.path));
+            let end = primary.1.min(primary.0 + MAX_UNDERLINE);
+            let from = floor_char(src, primary.0.saturating_sub(CUT_CONTEXT));
+            let to = floor_char(src, (end + CUT_CONTEXT).min(src.len()));
+            let (l, _, _) = window(src, primary.0, primary.0);
+            let line_from = src[..primary.0].rfind('\n').map_or(0, |i| i + 1).max(from);
+            let line_to =
+                src[primary.0..].find('\n').map_or(to, |i| (primary.0 + i).min(to)).max(line_from);
+            line_no = l;
+            cut = true;
+            text = &src[line_from..line_to];
+            offset = line_from;
+            primary = (primary.0, end.min(line_to).max(primary.0));
+        }
+        // CR of CRLF files shown as a space (same byte length, so spans hold).
+        text_buf.push_str(&text.replace('\r', " "));
+        let len = text_buf.len();
+        let local = |a: usize, b: usize| {
+            let a = a.saturating_sub(offset).min(len);
+            let b = b.saturating_sub(offset).min(len).max(a);
+            a..b
+        };
+        let mut snippet = Snippet::source(text_buf.as_str())
+            .line_start(line_no)
+            .annotation(AnnotationKind::Primary.span(local(primary.0, primary.1)));
+        if !cut {
+            snippet = snippet.path(file.to_owned());
+        }
+        for r in shown {
+            if let Some(rs) = r.location.span {
+                snippet = snippet.annotation(
+                    AnnotationKind::Context.span(local(rs.start, rs.end)).label(r.label.clone()),
+                );
             }
+        }
+        elements.push(snippet.into());
+    } else {
+        for r in &d.related {
+            notes.push(format!("{}: {}", r.label, r.location.path));
         }
     }
     for n in notes {
@@ -146,6 +184,9 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
     }
     if let Some(help) = &d.help {
         elements.push(Level::HELP.message(help.clone()).into());
+    }
+    if cut {
+        elements.insert(0, origin.into());
     }
     let report: &[Group<'_>] = &[Group::with_title(title).elements(elements)];
     renderer.render(report)
