@@ -311,6 +311,32 @@ pub fn suggestion(written: &str) -> Option<CountryCode> {
     None
 }
 
+/// A viewer's country as given by a user (`--country`, a viewer line):
+/// two letters in any case (`us` = `US`, SPEC §4), assigned or one of the
+/// pseudo-codes that appear in logs (`XX`, `EU`, …).
+///
+/// # Errors
+///
+/// A message naming the value, with the likely code when there is one.
+pub fn viewer_country(text: &str) -> Result<CountryCode, String> {
+    let t = text.trim();
+    let code = CountryCode::new_case_insensitive(t);
+    match code {
+        Some(c) if is_assigned(c) || pseudo_code(c.as_str()).is_some() => Ok(c),
+        _ => {
+            let shown: String = t.chars().take(16).collect();
+            Err(match suggestion(t).filter(|s| Some(*s) != code) {
+                Some(s) => format!(
+                    "invalid country {shown:?}: not an ISO 3166-1 alpha-2 code (did you mean {s}?)"
+                ),
+                None => format!(
+                    "invalid country {shown:?}: expected an ISO 3166-1 alpha-2 code such as US"
+                ),
+            })
+        }
+    }
+}
+
 /// Number of assigned codes known (for tests and docs).
 pub fn assigned_count() -> usize {
     ASSIGNED.len()
@@ -339,6 +365,16 @@ mod tests {
         assert!(!is_assigned(c("UK")));
         assert!(!is_assigned(c("EU")));
         assert!(!is_assigned(c("ZZ")));
+    }
+
+    #[test]
+    fn viewer_countries() {
+        assert_eq!(viewer_country("us").unwrap().as_str(), "US");
+        assert_eq!(viewer_country(" gb ").unwrap().as_str(), "GB");
+        assert_eq!(viewer_country("XX").unwrap().as_str(), "XX");
+        assert!(viewer_country("uk").unwrap_err().contains("did you mean GB"));
+        assert!(viewer_country("QQ").is_err());
+        assert!(viewer_country("USA").unwrap_err().contains("did you mean US"));
     }
 
     #[test]

@@ -75,11 +75,10 @@ impl Document {
             return Err(Box::new(root_error(
                 Code::DocumentTooLarge,
                 format!(
-                    "the document is {} bytes, over the limit of {} bytes",
-                    input.len(),
+                    "the document is larger than the limit of {} bytes; it was not read",
                     limits.max_document_bytes
                 ),
-                Some("raise the limit (--max-bytes) if the document is really meant to be this large".into()),
+                Some("raise the limit (`--max-bytes`, `Limits::max_document_bytes`) if it is meant to be this large".into()),
             )));
         }
         let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
@@ -209,16 +208,34 @@ fn root_error(code: Code, message: String, help: Option<String>) -> Diagnostic {
 /// The decoded payload when `text` is a JWT (three base64url segments
 /// joined by `.`), `None` when it does not look like one.
 fn jwt_payload(text: &str) -> Result<Option<String>, Box<Diagnostic>> {
-    let t = text.trim();
+    let mut t = text.trim();
+    // An `Authorization` header value pasted whole.
+    if t.len() > 7 && t[..7].eq_ignore_ascii_case("bearer ") {
+        t = t[7..].trim_start();
+    }
     let is_b64url = |s: &str| {
         s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
     };
+    // A JWT header is a JSON object, so its base64url starts with `eyJ`.
+    if !t.starts_with("eyJ") || !t.contains('.') {
+        return Ok(None);
+    }
     let segments: Vec<&str> = t.split('.').collect();
-    if segments.len() != 3
-        || segments[0].is_empty()
-        || !is_b64url(segments[0])
-        || !t.starts_with("eyJ")
-    {
+    if segments.len() != 3 {
+        let all_b64 = segments.iter().all(|s| is_b64url(s));
+        if !all_b64 {
+            return Ok(None);
+        }
+        return Err(Box::new(root_error(
+            Code::InvalidJwt,
+            format!(
+                "this looks like a JWT but has {} dot-separated segments; a JWT has 3",
+                segments.len()
+            ),
+            Some("paste the whole token, header.payload.signature, unchanged".into()),
+        )));
+    }
+    if segments[0].is_empty() || !is_b64url(segments[0]) {
         return Ok(None);
     }
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -271,6 +288,7 @@ mod tests {
         );
         let doc = parse(&format!("{jwt}\n")).unwrap();
         assert_eq!(doc.form(), InputForm::Jwt);
+        assert_eq!(parse(&format!("Bearer {jwt}")).unwrap().form(), InputForm::Jwt);
         assert_eq!(doc.source(), r#"{"sub":"v","accessRules":[]}"#);
     }
 
@@ -311,5 +329,9 @@ mod tests {
         assert_eq!(e.code, Code::JsonSyntax, "payload {{\"a\":1 is cut short");
         let e = parse("eyJhbGciOiJSUzI1NiJ9.e.sig").unwrap_err();
         assert_eq!(e.code, Code::InvalidJwt);
+        let e = parse("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJhIjoxfQ").unwrap_err();
+        assert_eq!(e.code, Code::InvalidJwt, "two segments");
+        let e = parse("eyJhbGciOiJSUzI1NiJ9.eyJhIjoxfQ.c2ln.eHg").unwrap_err();
+        assert_eq!(e.code, Code::InvalidJwt, "four segments");
     }
 }

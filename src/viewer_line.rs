@@ -20,7 +20,11 @@ fn country_from_bytes(b: &[u8]) -> Option<CountryCode> {
     match b {
         [x, y] if x.is_ascii_alphabetic() && y.is_ascii_alphabetic() => {
             let up = [x.to_ascii_uppercase(), y.to_ascii_uppercase()];
-            CountryCode::new(std::str::from_utf8(&up).ok()?)
+            let code = CountryCode::new(std::str::from_utf8(&up).ok()?)?;
+            // Assigned codes and the pseudo-codes logs carry (`XX`, `EU`).
+            (crate::country::is_assigned(code)
+                || crate::country::pseudo_code(code.as_str()).is_some())
+            .then_some(code)
         }
         _ => None,
     }

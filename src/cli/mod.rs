@@ -66,7 +66,7 @@ struct ValidateArgs {
     deny_warnings: bool,
     /// Print a corrected document that decides the same for every viewer
     /// (the changes go to standard error).
-    #[arg(long, conflicts_with = "format")]
+    #[arg(long, conflicts_with_all = ["format", "deny_warnings"])]
     fix: bool,
 }
 
@@ -149,7 +149,12 @@ impl From<io::Error> for Failure {
 type Outcome = Result<(), Failure>;
 
 pub fn main() -> ExitCode {
-    let command = Cli::command().long_version(long_version());
+    // An empty ACCESSRULES_GEOIP means "not set", as for most variables.
+    if std::env::var_os("ACCESSRULES_GEOIP").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("ACCESSRULES_GEOIP");
+    }
+    let version = long_version();
+    let command = Cli::command().version(version.clone()).long_version(version);
     let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => {
@@ -196,7 +201,7 @@ fn long_version() -> String {
 /// Reads the rule document: a path or `-`, at most `max` bytes (one more
 /// is read so that an oversized document is refused, never read whole).
 fn read_rules(args: &RulesArgs) -> anyhow::Result<(String, Vec<u8>)> {
-    let limit = args.max_bytes as u64 + 1;
+    let limit = (args.max_bytes as u64).saturating_add(1);
     let mut bytes = Vec::new();
     if args.rules == "-" {
         io::stdin()
@@ -295,17 +300,19 @@ fn valid_rules(args: &RulesArgs) -> Result<Validation, Failure> {
     let warnings = validation.warning_count();
     if warnings > 0 {
         let s = if warnings == 1 { "" } else { "s" };
+        let arg = if args.rules == "-" { "-" } else { name.as_str() };
         eprintln!(
-            "accessrules: {name}: {warnings} warning{s} (`accessrules validate {name}` shows them)"
+            "accessrules: {name}: {warnings} warning{s} (`accessrules validate {arg}` shows them)"
         );
     }
     Ok(validation)
 }
 
 fn open_geo(args: &GeoArgs) -> anyhow::Result<GeoDatabase> {
+    // GeoError's message already includes its cause; keep it one line.
     match &args.geoip {
-        Some(path) => GeoDatabase::open(path).map_err(|e| anyhow!(e)),
-        None => GeoDatabase::embedded().map_err(|e| anyhow!(e)),
+        Some(path) => GeoDatabase::open(path).map_err(|e| anyhow!(e.to_string())),
+        None => GeoDatabase::embedded().map_err(|e| anyhow!(e.to_string())),
     }
 }
 
@@ -318,7 +325,5 @@ fn parse_viewer_ip(text: &str) -> anyhow::Result<std::net::IpAddr> {
 
 /// A viewer's country as given on the command line (any case, SPEC §4).
 fn parse_viewer_country(text: &str) -> anyhow::Result<accessrules::CountryCode> {
-    accessrules::CountryCode::new_case_insensitive(text.trim()).ok_or_else(|| {
-        anyhow!("invalid country {text:?}: expected an ISO 3166-1 alpha-2 code such as US")
-    })
+    accessrules::country::viewer_country(text).map_err(|e| anyhow!(e))
 }

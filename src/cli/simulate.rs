@@ -116,6 +116,17 @@ pub fn write_outcome(out: &mut Vec<u8>, o: &Outcome1, format: OutputFormat) {
 }
 
 pub fn run(args: SimulateArgs) -> Outcome {
+    if args.rules.rules == "-" && args.input.as_deref() == Some("-") {
+        return Err(
+            anyhow::anyhow!("the rules and --input cannot both be standard input (-)").into()
+        );
+    }
+    if args.country.is_some() && args.ip.is_none() {
+        return Err(anyhow::anyhow!(
+            "--country goes with --ip; with --input, give countries per line (IP,CC)"
+        )
+        .into());
+    }
     let validation = valid_rules(&args.rules)?;
     let rules = validation.rule_set().expect("valid rules have a rule set");
     let matcher = Matcher::new(rules);
