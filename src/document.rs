@@ -126,9 +126,10 @@ impl Document {
                     SyntaxErrorKind::Comment => {
                         (Code::JsonSyntax, Some("remove the comment".to_owned()))
                     }
-                    SyntaxErrorKind::SingleQuote | SyntaxErrorKind::UnquotedKey => {
-                        (Code::JsonSyntax, Some("use double quotes: \"ip.src\"".to_owned()))
-                    }
+                    SyntaxErrorKind::SingleQuote | SyntaxErrorKind::UnquotedKey => (
+                        Code::JsonSyntax,
+                        Some("JSON strings and keys use double quotes".to_owned()),
+                    ),
                     _ => (Code::JsonSyntax, None),
                 };
                 let what = if form == InputForm::Jwt { "JWT payload" } else { "JSON" };

@@ -37,6 +37,15 @@ impl EntryError {
 /// Parses one `ip` entry: an IPv4/IPv6 address (a /32 or /128) or a CIDR.
 /// Host bits are kept as written (a warning, not an error).
 pub(crate) fn parse_entry(s: &str) -> Result<IpNet, EntryError> {
+    // The longest address or CIDR is 49 bytes (IPv6 with embedded IPv4 and
+    // a /128); anything much longer is refused without being echoed whole.
+    if s.len() > 100 {
+        let head: String = s.chars().take(32).collect();
+        return Err(EntryError::new(
+            Code::InvalidIp,
+            format!("the {}-byte entry starting {head:?}… is not an address or CIDR", s.len()),
+        ));
+    }
     if s.is_empty() {
         return Err(EntryError::new(Code::IpEmpty, "empty string in `ip`".into())
             .help("remove the empty entry"));
@@ -89,6 +98,12 @@ pub(crate) fn parse_entry(s: &str) -> Result<IpNet, EntryError> {
         Some((a, p)) => (a, Some(p)),
         None => (s, None),
     };
+    if addr_text.is_empty() {
+        return Err(EntryError::new(
+            Code::InvalidIp,
+            format!("{s:?} has no address before the '/'"),
+        ));
+    }
     let addr = parse_addr(addr_text, s)?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix_text {
@@ -244,6 +259,7 @@ pub(crate) fn non_routable(net: &IpNet) -> Option<&'static str> {
     const V6: &[(&str, &str)] = &[
         ("::/128", "the unspecified address"),
         ("::1/128", "the loopback address"),
+        ("::/96", "the deprecated IPv4-compatible block (RFC 4291)"),
         ("64:ff9b:1::/48", "a local-use NAT64 range (RFC 8215)"),
         ("100::/64", "the discard-only range (RFC 6666)"),
         ("2001:db8::/32", "a documentation range (RFC 3849)"),
@@ -307,6 +323,9 @@ mod tests {
         assert_eq!(code("1.2.3.4/"), Code::InvalidIp);
         assert_eq!(code("1.2.3.4/a"), Code::InvalidIp);
         assert_eq!(code("1.2.3.4/8/8"), Code::InvalidIp);
+        assert_eq!(code("/8"), Code::InvalidIp);
+        assert_eq!(code(&"1".repeat(1 << 20)), Code::InvalidIp);
+        assert!(parse_entry(&"1".repeat(1 << 20)).unwrap_err().message.len() < 120);
         assert_eq!(code("gggg::1"), Code::InvalidIp);
         assert_eq!(code("::ffff:010.0.0.1"), Code::IpLeadingZero);
         assert_eq!(code("localhost"), Code::InvalidIp);
@@ -343,6 +362,7 @@ mod tests {
         assert!(nr("10.1.0.0/16"));
         assert!(nr("2001:db8::1"));
         assert!(nr("fe80::/64"));
+        assert!(nr("::5db8:d822"));
         assert!(!nr("8.8.8.8"));
         assert!(!nr("0.0.0.0/0"), "a /0 is not inside a special block");
         assert!(!nr("2606:4700::/32"));

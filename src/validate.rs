@@ -424,7 +424,9 @@ impl<'a> Cx<'a> {
                 &path,
                 node.span,
                 format!("`{name}` {value} looks like milliseconds; it must be Unix seconds"),
-                Some(format!("write {}", value / 1000)),
+                // Only suggest the division when it gives a plausible time
+                // (after 2001-09-09).
+                (value / 1000 >= 1_000_000_000).then(|| format!("write {}", value / 1000)),
             );
             self.time_severity_fix();
             return None;
@@ -458,7 +460,14 @@ impl<'a> Cx<'a> {
                 Code::Expired,
                 "/exp",
                 exp_node.span,
-                format!("`exp` {exp_v} is {} before now ({now})", duration(now - exp_v)),
+                if exp_v == now {
+                    format!("`exp` {exp_v} is now: the token expires as it is issued")
+                } else {
+                    format!(
+                        "`exp` {exp_v} is {} before now ({now}): the token has expired",
+                        duration(now - exp_v)
+                    )
+                },
                 (!self.is_jwt()).then(|| format!("write a time after now, e.g. {}", now + 3600)),
             );
             self.time_severity_fix();
@@ -676,6 +685,21 @@ impl<'a> Cx<'a> {
     }
 
     fn ignored(&mut self, node: &Node, rule_path: &str, field: &str, type_name: &str) {
+        // It takes no part, but a value of the wrong JSON type is still an
+        // error (SPEC §3); its entries are not read.
+        let well_typed = match &node.kind {
+            NodeKind::Array(items) => items.iter().all(|i| matches!(i.kind, NodeKind::String(_))),
+            _ => false,
+        };
+        if !well_typed {
+            self.push(
+                Code::WrongType,
+                &pointer_push(rule_path, field),
+                node.span,
+                format!("`{field}` is {}; it must be an array of strings", node.kind.type_name()),
+                None,
+            );
+        }
         self.push(
             Code::IgnoredField,
             &pointer_push(rule_path, field),
@@ -728,7 +752,7 @@ impl<'a> Cx<'a> {
                 path,
                 node.span,
                 format!("`{field}` has {} entries, over the limit of {max}", items.len()),
-                Some("split the list or raise the limit".into()),
+                Some("shorten the list (the library's `Limits::max_entries_per_rule` sets the limit)".into()),
             );
             return None;
         }
@@ -781,8 +805,10 @@ impl<'a> Cx<'a> {
                 }
                 Err(e) => {
                     ok = false;
+                    // Line and column of the value (SPEC §3); the underline
+                    // narrows to the bad part (octet, prefix, zone id).
                     let sub = self.sub_span(s, *span, e.part);
-                    self.push(e.code, &p, sub, e.message, e.help);
+                    self.push(e.code, &p, *span, e.message, e.help).location.span = Some(sub);
                 }
             }
         }
@@ -943,7 +969,7 @@ impl<'a> Cx<'a> {
                         Code::PseudoCountry,
                         &p,
                         *span,
-                        format!("{s:?} is {what}; no GeoIP lookup gives it, so it never matches"),
+                        format!("{s:?} is {what}; country databases rarely give it, so it matches only viewers whose country is given or looked up as {s}"),
                         Some("list the ISO 3166-1 codes of the countries meant".into()),
                     );
                     codes.push(code);
@@ -994,16 +1020,19 @@ fn family(net: &IpNet) -> &'static str {
     }
 }
 
+/// `45 s`, `12 min 5 s`, `24 h 0 min 1 s`, `3 days 2 h`: exact below
+/// two days, so "24 h" never hides a second over the limit.
 fn duration(secs: i64) -> String {
     let secs = secs.unsigned_abs();
-    if secs < 120 {
-        format!("{secs} s")
-    } else if secs < 7200 {
-        format!("{} min", secs / 60)
-    } else if secs < 172_800 {
-        format!("{} h", secs / 3600)
+    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    if d >= 2 {
+        format!("{d} days {h} h")
+    } else if secs >= 3600 {
+        format!("{} h {m} min {s} s", secs / 3600)
+    } else if secs >= 60 {
+        format!("{m} min {s} s")
     } else {
-        format!("{} days", secs / 86_400)
+        format!("{s} s")
     }
 }
 
@@ -1035,7 +1064,10 @@ fn check_pem(pem: &str) -> Result<(), (String, Option<String>)> {
         })?
         .to_owned();
     if label != "RSA PRIVATE KEY" && label != "PRIVATE KEY" {
-        return Err((format!("`pem` holds a {label}, not an RSA private key"), None));
+        return Err((
+            format!("`pem` holds \"-----BEGIN {label}-----\", not an RSA private key"),
+            None,
+        ));
     }
     let body: String = text
         .lines()
@@ -1247,8 +1279,8 @@ mod tests {
         let doc = "[\n  {\"type\": \"ip.src\",\n   \"ip\": [\"198.51.100.0/24\", \"87.116.349.35\"],\n   \"action\": \"block\"}\n]";
         let v = run(doc);
         let d = v.diagnostics().iter().find(|d| d.code == Code::InvalidIp).unwrap();
-        // Underlines the bad octet: `349` in line 3.
-        assert_eq!((d.location.line, d.location.column), (Some(3), Some(38)));
+        // Line and column of the value; the underline is the bad octet `349`.
+        assert_eq!((d.location.line, d.location.column), (Some(3), Some(30)));
         let span = d.location.span.unwrap();
         assert_eq!(&doc[span.start..span.end], "349");
     }

@@ -220,7 +220,7 @@ fn human_output_has_position_snippet_and_help() {
     let path = file.path().to_str().unwrap().to_owned();
     let (code, out, _) = run(&["validate", &path], "");
     assert_eq!(code, 1);
-    assert!(out.contains(&format!("{path}:2:37")), "{out}");
+    assert!(out.contains(&format!("{path}:2:29")), "{out}");
     assert!(out.contains("error[invalid-ip]"), "{out}");
     assert!(out.contains("^^^"), "{out}");
     assert!(!out.contains('\u{1b}'), "no colour when not on a terminal");

@@ -60,6 +60,14 @@ fn window(source: &str, start: usize, end: usize) -> (usize, &str, usize) {
     (line_no, &source[line_start..line_end], line_start)
 }
 
+/// The byte offset of 1-based `line` and character `column` in `src`.
+fn offset_of(src: &str, line: usize, column: usize) -> Option<usize> {
+    let start = if line <= 1 { 0 } else { src.match_indices('\n').nth(line - 2)?.0 + 1 };
+    let rest = &src[start..];
+    let col = rest.char_indices().nth(column.checked_sub(1)?).map_or(rest.len(), |(i, _)| i);
+    Some(start + col)
+}
+
 fn floor_char(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -160,9 +168,28 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
             let b = b.saturating_sub(offset).min(len).max(a);
             a..b
         };
-        let mut snippet = Snippet::source(text_buf.as_str())
-            .line_start(line_no)
-            .annotation(AnnotationKind::Primary.span(local(primary.0, primary.1)));
+        // When the underline is narrower than the value (a bad octet), the
+        // value is the primary annotation, so the header's column is the
+        // value's (as in the JSON output), and the bad part is marked in it.
+        let value_start = match (d.location.line, d.location.column) {
+            (Some(l), Some(c)) => offset_of(src, l, c).filter(|&o| o < primary.0 && o >= offset),
+            _ => None,
+        };
+        let mut snippet = Snippet::source(text_buf.as_str()).line_start(line_no);
+        match value_start {
+            Some(v) => {
+                let value_end = src[primary.1..].find('"').map_or(primary.1, |i| primary.1 + i + 1);
+                snippet = snippet
+                    .annotation(AnnotationKind::Primary.span(local(v, value_end)))
+                    .annotation(
+                        AnnotationKind::Context.span(local(primary.0, primary.1)).label("here"),
+                    );
+            }
+            None => {
+                snippet =
+                    snippet.annotation(AnnotationKind::Primary.span(local(primary.0, primary.1)))
+            }
+        }
         if !cut {
             snippet = snippet.path(file.to_owned());
         }
