@@ -56,7 +56,8 @@ pub fn parse_line(line: &[u8]) -> Result<ParsedLine, String> {
         let country = match v.country.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) => Some(
-                country_from_bytes(c.as_bytes()).ok_or_else(|| format!("invalid country {c:?}"))?,
+                country_from_bytes(c.as_bytes())
+                    .ok_or_else(|| format!("invalid country {:?}", shown(c.as_bytes())))?,
             ),
         };
         return Ok(Some((ip, country)));

@@ -2,4 +2,5 @@
 //! test binary (STYLE.md).
 
 mod geo;
+mod geo_faults;
 mod space;
