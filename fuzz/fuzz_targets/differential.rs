@@ -173,7 +173,9 @@ impl Input {
                     GenKind::Ip(nets) if nets.is_empty() => {
                         Rule::ip_src(vec!["198.51.100.0/24".parse().unwrap()], action)
                     }
-                    GenKind::Ip(nets) => Rule::ip_src(nets.iter().map(GenNet::net).collect(), action),
+                    GenKind::Ip(nets) => {
+                        Rule::ip_src(nets.iter().map(GenNet::net).collect(), action)
+                    }
                     GenKind::Country(cs) if cs.is_empty() => {
                         Rule::country(vec![CountryCode::new("US").unwrap()], action)
                     }
@@ -328,7 +330,8 @@ fuzz_target!(|input: Input| -> Corpus {
 
     let mut viewers: Vec<Viewer> = input.viewers.iter().map(|g| input.viewer(&rules, g)).collect();
     // Always include the families' corners.
-    for s in ["0.0.0.0", "255.255.255.255", "::", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"] {
+    for s in ["0.0.0.0", "255.255.255.255", "::", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]
+    {
         viewers.push(Viewer::new(s.parse().unwrap()));
     }
     for viewer in &viewers {
@@ -336,10 +339,13 @@ fuzz_target!(|input: Input| -> Corpus {
         let compiled = matcher.decide(viewer);
         let expected = reference::evaluate(&rules, viewer);
         assert_eq!(compiled, expected, "matcher vs reference for {viewer:?}");
-        assert_eq!(space.decide(space.matching(viewer)), expected, "space vs reference for {viewer:?}");
-        let resolved = matcher
-            .decide_resolving::<()>(viewer.ip(), |_| Ok(viewer.country()))
-            .unwrap();
+        assert_eq!(
+            space.decide(space.matching(viewer)),
+            expected,
+            "space vs reference for {viewer:?}"
+        );
+        let resolved =
+            matcher.decide_resolving::<()>(viewer.ip(), |_| Ok(viewer.country())).unwrap();
         assert_eq!(resolved, expected, "decide_resolving for {viewer:?}");
         if !matcher.needs_country(viewer.ip()) {
             let unknown = Viewer::new(viewer.ip());
