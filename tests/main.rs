@@ -3,4 +3,5 @@
 
 mod geo;
 mod geo_faults;
+mod limits;
 mod space;
