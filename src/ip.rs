@@ -81,14 +81,14 @@ pub(crate) fn parse_entry(s: &str) -> Result<IpNet, EntryError> {
     }
     if let Some(pct) = s.find('%') {
         let without = strip_zone(s, pct);
+        // The zone id runs to the first `/` after the `%` (a `/` before it,
+        // as in "/%", belongs to something else).
+        let end = s[pct..].find('/').map_or(s.len(), |i| pct + i);
         let mut e = EntryError::new(
             Code::IpZoneId,
-            format!(
-                "{s:?} has a zone id ({}), which means nothing at the edge",
-                &s[pct..s.find('/').unwrap_or(s.len())]
-            ),
+            format!("{s:?} has a zone id ({}), which means nothing at the edge", &s[pct..end]),
         )
-        .part(pct, s.find('/').unwrap_or(s.len()));
+        .part(pct, end);
         if parse_entry(&without).is_ok() {
             e = e.help(format!("write {without:?}"));
         }

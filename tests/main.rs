@@ -3,6 +3,10 @@
 
 mod cli;
 mod codes;
+mod fuzz_regressions;
 mod geo;
+mod geo_faults;
+mod limits;
 mod props;
+mod robustness;
 mod space;

@@ -5,6 +5,7 @@
 //! broken pipe on output is a quiet success.
 
 mod explain;
+mod interrupt;
 mod render;
 mod simulate;
 mod stream;

@@ -226,6 +226,7 @@ pub fn run(
         line_no: 1,
         err: io::stderr(),
     };
+    super::interrupt::install();
     let progress = progress_bar(len);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
@@ -269,9 +270,21 @@ pub fn run(
         if eof && buf.is_empty() && skipping.is_none() {
             break;
         }
+        if super::interrupt::requested() {
+            break;
+        }
     }
     out.flush().map_err(|e| Failure::Error(e.into()))?;
     progress.finish_and_clear();
+    if super::interrupt::requested() {
+        let _ = writeln!(
+            io::stderr(),
+            "accessrules: interrupted after line {}; summary of the lines processed:",
+            run.line_no - 1
+        );
+        print_summary(&run.stats, rules);
+        std::process::exit(super::interrupt::EXIT_INTERRUPTED);
+    }
     print_summary(&run.stats, rules);
     Ok(())
 }

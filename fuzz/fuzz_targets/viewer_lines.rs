@@ -1,0 +1,75 @@
+//! Arbitrary bytes as `simulate --input` content.
+//!
+//! The input is the viewer file. Checks: every line is exactly one of a viewer, a blank/comment line or
+//! a bad line, and the counts add up to the number of lines (`\n`-split,
+//! no line after a final `\n`); a line over `MAX_LINE` bytes is bad; bad
+//! lines carry a short message (never the whole line echoed back); a
+//! viewer's address is canonical (an IPv4-mapped address becomes IPv4,
+//! nothing else changes family) and its country is two upper-case letters;
+//! feeding the file in chunks through `LineSplitter` (bounded buffer) gives
+//! the same lines as splitting it whole, for chunks of 1 byte, of a size
+//! derived from the input, and of `MAX_LINE + 1` bytes.
+
+#![no_main]
+
+use std::net::IpAddr;
+
+use accessrules::viewer_line::{lines, read_line, tally, LineSplitter, Tally, MAX_LINE};
+use accessrules::{canonical_ip, Viewer};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let input = data;
+
+    let mut t = Tally::default();
+    let mut whole = Vec::new();
+    for (n, line) in lines(input) {
+        assert!(!line.contains(&b'\n'));
+        let outcome = read_line(line);
+        match &outcome {
+            Ok(Some((ip, country))) => {
+                assert!(line.len() <= MAX_LINE);
+                let v = Viewer::new(*ip);
+                assert_eq!(v.ip(), canonical_ip(*ip));
+                match (ip, v.ip()) {
+                    (IpAddr::V6(a), IpAddr::V4(b)) => assert_eq!(a.to_ipv4_mapped(), Some(b)),
+                    (a, b) => assert_eq!(*a, b),
+                }
+                if let Some(c) = country {
+                    assert!(c.as_str().bytes().all(|b| b.is_ascii_uppercase()));
+                }
+            }
+            Ok(None) => assert!(line.len() <= MAX_LINE),
+            Err(message) => {
+                assert!(!message.is_empty());
+                // At most 64 characters of the line are quoted (escaped: up to 10
+                // bytes each), plus the reason.
+                assert!(message.len() <= 1024, "message of {} bytes", message.len());
+            }
+        }
+        if line.len() > MAX_LINE {
+            assert!(outcome.is_err());
+        }
+        t.add(&outcome);
+        whole.push((n, (line.len() <= MAX_LINE).then_some(line)));
+    }
+    assert_eq!(t, tally(input));
+    assert_eq!(t.lines, t.viewers + t.skipped + t.bad);
+    let newlines = input.iter().filter(|&&b| b == b'\n').count() as u64;
+    let unterminated = u64::from(!input.is_empty() && !input.ends_with(b"\n"));
+    assert_eq!(t.lines, newlines + unterminated);
+
+    let whole: Vec<_> = whole.into_iter().map(|(n, l)| (n, l.map(<[u8]>::to_vec))).collect();
+    let derived =
+        input.iter().fold(input.len(), |h, &b| h.rotate_left(5) ^ usize::from(b)) % 300 + 1;
+    for chunk in [1, derived, MAX_LINE + 1] {
+        let mut chunked = Vec::new();
+        let mut splitter = LineSplitter::new();
+        for piece in input.chunks(chunk) {
+            splitter.push(piece, |n, l| chunked.push((n, l.ok().map(<[u8]>::to_vec))));
+            assert!(splitter.buffered() <= MAX_LINE);
+        }
+        splitter.finish(|n, l| chunked.push((n, l.ok().map(<[u8]>::to_vec))));
+        assert_eq!(chunked, whole, "chunks of {chunk} bytes");
+    }
+});
