@@ -199,9 +199,8 @@ fn scaling(c: &mut Criterion, db: &Db) {
 /// A typical document: five rules, 45 entries (SPEC §7: ≤ 50).
 fn typical_document(db: &Db) -> String {
     let picked = inputs::pick_networks(&db.nets, 40, inputs::SEED ^ 1);
-    let list = |nets: &[IpNet]| {
-        nets.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
-    };
+    let list =
+        |nets: &[IpNet]| nets.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
     format!(
         r#"{{"accessRules": [
   {{"type": "ip.src", "action": "allow", "ip": [{}]}},
@@ -228,9 +227,7 @@ fn validate(c: &mut Criterion, db: &Db) {
     let json = typical_document(db);
     let options = Options { now: Some(1_700_000_000), ..Options::default() };
     let mut g = c.benchmark_group("check");
-    g.bench_function("typical_5_rules", |b| {
-        b.iter(|| check(black_box(json.as_bytes()), &options))
-    });
+    g.bench_function("typical_5_rules", |b| b.iter(|| check(black_box(json.as_bytes()), &options)));
     let docs = inputs::DOCS_EXAMPLE;
     g.bench_function("docs_example", |b| b.iter(|| check(black_box(docs.as_bytes()), &options)));
     g.finish();

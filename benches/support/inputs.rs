@@ -144,7 +144,8 @@ pub fn large_rule_document(db_nets: &[IpNet], shape: LargeDoc) -> (String, Vec<I
     let mut at = 0;
     for (k, &(share, action)) in shares.iter().enumerate() {
         if shape.country_rule && k == 1 {
-            let codes: Vec<String> = SOME_COUNTRIES[..4].iter().map(|c| format!("\"{c}\"")).collect();
+            let codes: Vec<String> =
+                SOME_COUNTRIES[..4].iter().map(|c| format!("\"{c}\"")).collect();
             let _ = writeln!(
                 json,
                 "  {{\"type\": \"ip.geoip.country\", \"action\": \"{action}\", \"country\": [{}]}},",
