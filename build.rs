@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::{env, fs};
 
 // The table builder is shared with the library (src/geo/table.rs depends on
-// std, serde and maxminddb only).
+// std and maxminddb only).
 #[allow(dead_code)]
 #[path = "src/geo/table.rs"]
 mod table;

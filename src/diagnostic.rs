@@ -168,7 +168,7 @@ codes! {
     /// A field that takes no part for the rule's type.
     IgnoredField = "ignored-field", Warning, r#"{"type":"any","ip":["10.0.0.0/8"],"action":"block"}"#;
     /// Single hosts in an allow rule followed by a block.
-    SingleHostAllow = "single-host-allow", Warning, r#"[{"type":"ip.src","ip":["203.0.113.7"],"action":"allow"},{"type":"any","action":"block"}]"#;
+    SingleHostAllow = "single-host-allow", Warning, r#"[{"type":"ip.src","ip":["8.8.4.4"],"action":"allow"},{"type":"any","action":"block"}]"#;
     /// A field the service does not define (and that resembles none).
     UnknownField = "unknown-field", Warning, r#"{"type":"any","action":"block","note":"x"}"#;
 }

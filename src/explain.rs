@@ -107,12 +107,21 @@ impl Reason {
             }
             Reason::NotInNetworks { same_family, other_family } => {
                 let fam = if viewer.ip().is_ipv4() { "IPv4" } else { "IPv6" };
-                let mut s =
-                    format!("{} is in none of the {same_family} {fam} entries", viewer.ip());
+                let other = if viewer.ip().is_ipv4() { "IPv6" } else { "IPv4" };
+                let plural = |n: usize| if n == 1 { "network" } else { "networks" };
+                let mut s = if *same_family == 0 {
+                    format!("the rule lists no {fam} network")
+                } else {
+                    format!(
+                        "{} is in none of the rule's {same_family} {fam} {}",
+                        viewer.ip(),
+                        plural(*same_family)
+                    )
+                };
                 if *other_family > 0 {
-                    let other = if viewer.ip().is_ipv4() { "IPv6" } else { "IPv4" };
                     s.push_str(&format!(
-                        " ({other_family} {other} entries never match an {fam} viewer)"
+                        "; its {other_family} {other} {} never match an {fam} viewer",
+                        plural(*other_family)
                     ));
                 }
                 s

@@ -56,10 +56,18 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
             RuleKind::IpSrc(nets) => {
                 let merged = space::merge_entries(nets);
                 if merged != *nets {
+                    let show = |l: &[ipnet::IpNet]| {
+                        let v: Vec<String> = l.iter().map(crate::rule::network_to_string).collect();
+                        if v.len() <= 6 {
+                            format!("[{}]", v.join(", "))
+                        } else {
+                            format!("{} entries", v.len())
+                        }
+                    };
                     changes.push(format!(
-                        "rule {i}: ip list rewritten as the minimal CIDR list ({} -> {} entries)",
-                        nets.len(),
-                        merged.len()
+                        "rule {i}: ip entries rewritten as the minimal CIDR list: {} -> {}",
+                        show(nets),
+                        show(&merged)
                     ));
                 }
                 RuleKind::IpSrc(merged)

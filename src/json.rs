@@ -244,24 +244,8 @@ impl Parser<'_> {
         loop {
             self.skip_ws()?;
             items.push(self.value(depth)?);
-            self.skip_ws()?;
-            match self.peek() {
-                Some(b',') => {
-                    let comma = self.pos;
-                    self.pos += 1;
-                    self.skip_ws()?;
-                    if self.peek() == Some(b']') {
-                        return Err(SyntaxError {
-                            kind: SyntaxErrorKind::TrailingComma,
-                            offset: comma,
-                        });
-                    }
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(NodeKind::Array(items));
-                }
-                _ => return Err(self.unexpected()),
+            if self.element_end(b']')? {
+                return Ok(NodeKind::Array(items));
             }
         }
     }
@@ -294,25 +278,34 @@ impl Parser<'_> {
             self.skip_ws()?;
             let value = self.value(depth)?;
             members.push(Member { key, key_span, value });
-            self.skip_ws()?;
-            match self.peek() {
-                Some(b',') => {
-                    let comma = self.pos;
-                    self.pos += 1;
-                    self.skip_ws()?;
-                    if self.peek() == Some(b'}') {
-                        return Err(SyntaxError {
-                            kind: SyntaxErrorKind::TrailingComma,
-                            offset: comma,
-                        });
-                    }
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(NodeKind::Object(members));
-                }
-                _ => return Err(self.unexpected()),
+            if self.element_end(b'}')? {
+                return Ok(NodeKind::Object(members));
             }
+        }
+    }
+
+    /// After an element: consumes `,` (refusing a trailing comma before
+    /// `close`) and returns `false`, or consumes `close` and returns `true`.
+    fn element_end(&mut self, close: u8) -> Result<bool, SyntaxError> {
+        self.skip_ws()?;
+        match self.peek() {
+            Some(b',') => {
+                let comma = self.pos;
+                self.pos += 1;
+                self.skip_ws()?;
+                if self.peek() == Some(close) {
+                    return Err(SyntaxError {
+                        kind: SyntaxErrorKind::TrailingComma,
+                        offset: comma,
+                    });
+                }
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(self.unexpected()),
         }
     }
 

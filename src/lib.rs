@@ -1,6 +1,4 @@
-//! accessrules: parse, validate, compile and simulate Cloudflare Stream
-//! signed-URL `accessRules`.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

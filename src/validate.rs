@@ -1148,7 +1148,7 @@ mod tests {
         has(r#""any""#, "top-level-shape", "");
         has(r#"{"accessRules":{}}"#, "wrong-type", "/accessRules");
         has(r#"[{"type":"any","action":"allow","action":"block"}]"#, "duplicate-key", "/0/action");
-        let six = format!("[{}]", vec![r#"{"type":"any","action":"block"}"#; 6].join(","));
+        let six = format!("[{}]", [r#"{"type":"any","action":"block"}"#; 6].join(","));
         has(&six, "too-many-rules", "");
     }
 
@@ -1335,7 +1335,7 @@ mod tests {
         );
         let d = r#"[{"type":"ip.src","ip":["93.184.216.0/24"],"action":"allow"},{"type":"any","action":"block"}]"#;
         has(d, "single-family-allow-list", "/0");
-        let d = r#"[{"type":"ip.src","ip":["203.0.113.7"],"action":"allow"},{"type":"any","action":"block"}]"#;
+        let d = r#"[{"type":"ip.src","ip":["8.8.4.4"],"action":"allow"},{"type":"any","action":"block"}]"#;
         has(d, "single-host-allow", "/0/ip/0");
     }
 

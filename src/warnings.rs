@@ -163,7 +163,8 @@ fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagno
             out.push(d);
         }
         for (j, net) in nets.iter().enumerate() {
-            if net.prefix_len() != net.max_prefix_len() {
+            // Non-routable hosts get their own warning; no viewer has them.
+            if net.prefix_len() != net.max_prefix_len() || crate::ip::non_routable(net).is_some() {
                 continue;
             }
             let wider = match net {

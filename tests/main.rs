@@ -1,5 +1,8 @@
 //! Integration tests: one module per area, mounted here so they share one
 //! test binary (STYLE.md).
 
+mod cli;
+mod codes;
 mod geo;
+mod props;
 mod space;

@@ -292,6 +292,13 @@ fn valid_rules(args: &RulesArgs) -> Result<Validation, Failure> {
         render::write_human(&mut io::stderr().lock(), &validation, &name, colour)?;
         return Err(Failure::Invalid);
     }
+    let warnings = validation.warning_count();
+    if warnings > 0 {
+        let s = if warnings == 1 { "" } else { "s" };
+        eprintln!(
+            "accessrules: {name}: {warnings} warning{s} (`accessrules validate {name}` shows them)"
+        );
+    }
     Ok(validation)
 }
 

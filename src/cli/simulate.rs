@@ -81,7 +81,7 @@ pub fn write_outcome(out: &mut Vec<u8>, o: &Outcome1, format: OutputFormat) {
                 o.source.as_str()
             );
             match o.decision.rule {
-                Some(r) => write!(out, "{r}}}\n"),
+                Some(r) => writeln!(out, "{r}}}"),
                 None => writeln!(out, "null}}"),
             }
         }

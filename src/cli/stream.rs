@@ -186,7 +186,7 @@ fn progress_bar(len: Option<u64>) -> ProgressBar {
     if !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = match len {
+    match len {
         Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(
             ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {eta}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -195,8 +195,7 @@ fn progress_bar(len: Option<u64>) -> ProgressBar {
             ProgressStyle::with_template("{spinner} {bytes} read ({bytes_per_sec})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
-    };
-    bar
+    }
 }
 
 /// Runs `simulate --input`.

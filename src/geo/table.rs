@@ -3,15 +3,24 @@
 //!
 //! This file is shared: the library mounts it as `geo::table`, and `build.rs`
 //! includes it with `#[path]` to convert the embedded database at build time.
-//! It may therefore use only `std`, `serde` and `maxminddb`, never `crate::`.
+//! It may therefore use only `std` and `maxminddb`, never `crate::`.
+//!
+//! Records are read by [`DataSection`], a small reader of the MaxMind DB
+//! data section that extracts only the country fields, with caches and a
+//! work budget, so that no file can make opening a database slow (serde
+//! decoding of every record through `maxminddb` can be made quadratic by a
+//! crafted file). `maxminddb` checks the metadata and answers per-address
+//! lookups for `GeoDatabase::lookup_detail`.
 //!
 //! # Table
 //!
 //! Per address family, a sorted list of range starts and a parallel list of
 //! 16-bit codes: the range `i` covers `starts[i] ..= starts[i + 1] - 1` (the
 //! last one runs to the end of the family). `starts[0]` is always 0, so every
-//! address falls in exactly one range; a lookup is one binary search.
-//! Adjacent ranges with the same code are merged.
+//! address falls in exactly one range. Adjacent ranges with the same code are
+//! merged. A directory on the top address bits (up to 16: about one entry
+//! per range) narrows each lookup to the ranges of one block (a /16 for the
+//! embedded database) before a branch-free search of those ranges.
 //!
 //! Codes: [`UNKNOWN`] (0) is "no country" (no record, or a record without a
 //! country); `1..=676` is a country, `CountryCode::index() + 1`; in the IPv6
@@ -24,14 +33,22 @@
 //! # Serialized form (little-endian)
 //!
 //! ```text
-//! 0   magic "ARGEOTB1"
+//! 0   magic "ARGEOTB2"
 //! 8   u32 flags (bit 0: the database has an IPv6 tree)
 //! 12  u32 IPv4 range count n
 //! 16  u32 IPv6 range count m (0 without an IPv6 tree)
 //! 20  u32 node count of the source database (a consistency check)
 //! 24  u64 number of networks with a record
-//! 32  n × u32 IPv4 starts, n × u16 IPv4 codes, m × u128 IPv6 starts, m × u16 IPv6 codes
+//! 32  n × u32 IPv4 starts, n × u16 IPv4 codes, (2^b4 + 1) × u64 IPv4
+//!     directory, then, with an IPv6 tree: m × u128 IPv6 starts,
+//!     m × u16 IPv6 codes, (2^b6 + 1) × u64 IPv6 directory
 //! ```
+//!
+//! `b4 = min(16, bit length of n)`, `b6` likewise with `m`. Directory entry
+//! `k` holds, in its low 32 bits, the index of the range holding the first
+//! address whose top `b` bits are `k`, and in the next 16 bits that range's
+//! code (so a block inside one range is answered by the directory alone);
+//! the last entry holds the last index.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -39,18 +56,30 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use maxminddb::Reader;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The code of "no country".
 pub(crate) const UNKNOWN: u16 = 0;
 /// The flag of an IPv6 range that aliases the IPv4 table (low 7 bits: depth).
 pub(crate) const ALIAS: u16 = 0x8000;
-/// Largest country code: `ZZ` (index 675) + 1.
-const MAX_COUNTRY: u16 = 676;
 
-const MAGIC: [u8; 8] = *b"ARGEOTB1";
+const MAGIC: [u8; 8] = *b"ARGEOTB2";
 const HEADER_LEN: usize = 32;
 const FLAG_V6: u32 = 1;
+/// Bytes per directory entry (see [`dir_entry`]).
+const DIR_ENTRY: usize = 8;
+/// Most address bits a directory indexes (65,537 entries, 512 KiB).
+const MAX_DIR_BITS: u32 = 16;
+
+/// Bits indexed by the directory of a family with `ranges` ranges: about
+/// one directory entry per range, at most 16 bits.
+fn dir_bits(ranges: usize) -> u32 {
+    (usize::BITS - ranges.leading_zeros()).min(MAX_DIR_BITS)
+}
+
+/// Entries of a directory on `bits` bits.
+fn dir_len(bits: u32) -> usize {
+    (1usize << bits) + 1
+}
 
 /// The record field a country came from: GeoIP2 / GeoLite2 / DB-IP layout.
 pub(crate) const FIELD_COUNTRY: &str = "country.iso_code";
@@ -64,10 +93,10 @@ pub(crate) const FIELD_COUNTRY_CODE: &str = "country_code";
 // ---------------------------------------------------------------------------
 
 /// A value found where a country code was expected.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FieldValue<'a> {
     /// A string (not yet checked).
-    Str(Cow<'a, str>),
+    Str(&'a str),
     /// Anything else, described ("a number", "a map", ...).
     Other(&'static str),
 }
@@ -76,15 +105,17 @@ impl FieldValue<'_> {
     /// The value for messages: the string, or its description.
     pub(crate) fn describe(&self) -> String {
         match self {
-            FieldValue::Str(s) => s.to_string(),
+            FieldValue::Str(s) => (*s).to_owned(),
             FieldValue::Other(what) => format!("<{what}>"),
         }
     }
 }
 
 /// The country-related fields of one record, whatever its layout.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RecordFields<'a> {
+    /// Whether the record is a map (any other record has no fields).
+    pub(crate) is_map: bool,
     /// `country.iso_code` (only when `country` is a map).
     pub(crate) country: Option<FieldValue<'a>>,
     /// `registered_country.iso_code`.
@@ -120,9 +151,9 @@ impl RecordFields<'_> {
     /// error (lower case is accepted and upper-cased).
     pub(crate) fn country(&self) -> Result<Option<(u16, &'static str)>, BadValue> {
         let fields = [
-            (FIELD_COUNTRY, &self.country),
-            (FIELD_REGISTERED, &self.registered_country),
-            (FIELD_COUNTRY_CODE, &self.country_code),
+            (FIELD_COUNTRY, self.country),
+            (FIELD_REGISTERED, self.registered_country),
+            (FIELD_COUNTRY_CODE, self.country_code),
         ];
         for (field, value) in fields {
             let Some(value) = value else { continue };
@@ -141,272 +172,289 @@ impl RecordFields<'_> {
     /// `represented_country.iso_code` when it is two ASCII letters (reported
     /// only, never matched, so a malformed value is simply dropped).
     pub(crate) fn represented(&self) -> Option<u16> {
-        match &self.represented_country {
+        match self.represented_country {
             Some(FieldValue::Str(s)) => code_of(s),
             _ => None,
         }
     }
 }
 
-/// Visits and discards any value, returning a description of its type.
-struct Describe;
+// MaxMind DB data-section types (MaxMind DB format spec, "Output Data Section").
+const T_POINTER: u8 = 1;
+const T_STRING: u8 = 2;
+const T_MAP: u8 = 7;
+const T_ARRAY: u8 = 11;
+const T_BOOL: u8 = 14;
 
-impl<'de> Visitor<'de> for Describe {
-    type Value = &'static str;
+/// The bytes that mark the start of the metadata (the data section ends
+/// just before them).
+const METADATA_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any value")
+/// The byte range of the data section of the MaxMind DB file `raw` whose
+/// search tree has `node_count` nodes of `record_size` bits: after the tree
+/// and its 16-byte separator, up to the metadata marker.
+pub(crate) fn data_section(
+    raw: &[u8],
+    node_count: usize,
+    record_size: u16,
+) -> Result<std::ops::Range<usize>, String> {
+    let start = node_count
+        .checked_mul(usize::from(record_size) / 4)
+        .and_then(|t| t.checked_add(16))
+        .ok_or("the search tree is impossibly large")?;
+    let end = raw
+        .windows(METADATA_MARKER.len())
+        .rposition(|w| w == METADATA_MARKER)
+        .ok_or("no metadata marker")?;
+    if start > end {
+        return Err("the data section lies outside the file".into());
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok("a boolean")
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok("a number")
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok("a string")
-    }
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
-        Ok("bytes")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok("null")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok("null")
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(Describe)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok("an array")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok("a map")
-    }
+    Ok(start..end)
 }
 
-/// A value that is either a string (kept) or anything else (described).
-struct FieldVisitor;
-
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = FieldValue<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a country code")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(FieldValue::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(FieldValue::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Describe.visit_bool(v).map(FieldValue::Other)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Describe.visit_i64(v).map(FieldValue::Other)
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
-        Describe.visit_i128(v).map(FieldValue::Other)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Describe.visit_u64(v).map(FieldValue::Other)
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
-        Describe.visit_u128(v).map(FieldValue::Other)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Describe.visit_f64(v).map(FieldValue::Other)
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-        Describe.visit_bytes(v).map(FieldValue::Other)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(FieldValue::Other("null"))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(FieldValue::Other("null"))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(FieldVisitor)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Describe.visit_seq(seq).map(FieldValue::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Describe.visit_map(map).map(FieldValue::Other)
-    }
+/// A field's control: its type, its size (for a pointer: the target offset)
+/// and where its payload starts.
+#[derive(Clone, Copy)]
+struct Ctrl {
+    ty: u8,
+    size: usize,
+    payload: usize,
 }
 
-impl<'de> Deserialize<'de> for FieldValue<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(FieldVisitor)
-    }
+/// A reader of the record fields in a MaxMind DB data section, written for
+/// bounded work on hostile files: every value read or skipped costs a step
+/// from a budget proportional to the section's size, a pointer is never
+/// followed while skipping, and records and country objects reached through
+/// pointers are decoded once (cached by offset). All reads are checked.
+pub(crate) struct DataSection<'a> {
+    data: &'a [u8],
+    steps: usize,
+    records: HashMap<usize, RecordFields<'a>>,
+    objects: HashMap<usize, Option<FieldValue<'a>>>,
 }
 
-/// A map key, borrowed when the decoder allows it.
-struct Key<'a>(Cow<'a, str>);
+type DecodeResult<T> = Result<T, String>;
 
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
+impl<'a> DataSection<'a> {
+    /// A reader of `data`, the data section (see [`data_section`]).
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        let steps = data.len().saturating_mul(16).saturating_add(1 << 20);
+        DataSection { data, steps, records: HashMap::new(), objects: HashMap::new() }
+    }
+
+    /// Length of the data section in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn step(&mut self) -> DecodeResult<()> {
+        self.steps = self.steps.checked_sub(1).ok_or(
+            "the data section is too complex to read (decoding work exceeds 16 steps per byte)",
+        )?;
+        Ok(())
+    }
+
+    fn byte(&self, at: usize) -> DecodeResult<u8> {
+        self.data.get(at).copied().ok_or_else(|| "a value runs past the data section".into())
+    }
+
+    /// Big-endian unsigned integer of `n` bytes at `at`.
+    fn uint(&self, at: usize, n: usize) -> DecodeResult<usize> {
+        let bytes = self.data.get(at..at + n).ok_or("a value runs past the data section")?;
+        Ok(bytes.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b)))
+    }
+
+    /// The control of the field at `at`.
+    fn ctrl(&mut self, at: usize) -> DecodeResult<Ctrl> {
+        self.step()?;
+        let c = self.byte(at)?;
+        let mut ty = c >> 5;
+        let mut pos = at + 1;
+        if ty == T_POINTER {
+            let ss = usize::from((c >> 3) & 3);
+            let vvv = usize::from(c & 7);
+            let (target, len) = match ss {
+                0 => ((vvv << 8 | self.uint(pos, 1)?), 1),
+                1 => ((vvv << 16 | self.uint(pos, 2)?) + 2048, 2),
+                2 => ((vvv << 24 | self.uint(pos, 3)?) + 526_336, 3),
+                _ => (self.uint(pos, 4)?, 4),
+            };
+            return Ok(Ctrl { ty, size: target, payload: pos + len });
         }
-        d.deserialize_str(KeyVisitor)
+        if ty == 0 {
+            ty = self.byte(pos)?.saturating_add(7);
+            pos += 1;
+        }
+        // Extended types 8 to 15, but not the cache container (12) nor the
+        // end marker (13), which never appear in records.
+        if matches!(ty, 12 | 13) || ty > 15 {
+            return Err(format!("invalid data type {ty}"));
+        }
+        let size = match usize::from(c & 0x1f) {
+            29 => 29 + self.uint(pos, 1)?,
+            30 => 285 + self.uint(pos, 2)?,
+            31 => 65_821 + self.uint(pos, 3)?,
+            small => small,
+        };
+        pos += match c & 0x1f {
+            29 => 1,
+            30 => 2,
+            31 => 3,
+            _ => 0,
+        };
+        Ok(Ctrl { ty, size, payload: pos })
     }
-}
 
-/// `country`-like objects: `{"iso_code": ..}` gives the code; any other
-/// shape (IPinfo's `"country": "Netherlands"`, a number, ...) gives nothing.
-struct CountryObject<'a>(Option<FieldValue<'a>>);
+    /// The value at `at`, through at most one pointer: its control, the
+    /// offset it was read from (for caches) if a pointer led there, and the
+    /// offset just after the field at `at`, when the value is not a
+    /// container (containers are walked by the caller).
+    fn deref(&mut self, at: usize) -> DecodeResult<(Ctrl, Option<usize>, usize)> {
+        let c = self.ctrl(at)?;
+        if c.ty != T_POINTER {
+            return Ok((c, None, c.payload));
+        }
+        let target = c.size;
+        let v = self.ctrl(target)?;
+        if v.ty == T_POINTER {
+            return Err("a pointer points to a pointer".into());
+        }
+        Ok((v, Some(target), c.payload))
+    }
 
-impl<'de> Deserialize<'de> for CountryObject<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ObjVisitor;
-        impl<'de> Visitor<'de> for ObjVisitor {
-            type Value = CountryObject<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a country object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut iso = None;
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    if key == "iso_code" {
-                        iso = Some(map.next_value::<FieldValue<'de>>()?);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
+    /// The offset just after the field at `at`, without following pointers.
+    fn skip(&mut self, at: usize) -> DecodeResult<usize> {
+        let (mut pos, mut pending) = (at, 1usize);
+        while pending > 0 {
+            pending -= 1;
+            let c = self.ctrl(pos)?;
+            pos = match c.ty {
+                T_POINTER | T_BOOL => c.payload,
+                T_MAP => {
+                    pending = pending.saturating_add(c.size.saturating_mul(2));
+                    c.payload
                 }
-                Ok(CountryObject(iso))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(CountryObject(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Describe.visit_seq(seq).map(|_| CountryObject(None))
-            }
-        }
-        d.deserialize_any(ObjVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for RecordFields<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct RecVisitor;
-        impl<'de> Visitor<'de> for RecVisitor {
-            type Value = RecordFields<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a record")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut rec = RecordFields::default();
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    match &*key {
-                        "country" => rec.country = map.next_value::<CountryObject<'de>>()?.0,
-                        "registered_country" => {
-                            rec.registered_country = map.next_value::<CountryObject<'de>>()?.0
-                        }
-                        "represented_country" => {
-                            rec.represented_country = map.next_value::<CountryObject<'de>>()?.0
-                        }
-                        "country_code" => {
-                            rec.country_code = Some(map.next_value::<FieldValue<'de>>()?)
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+                T_ARRAY => {
+                    pending = pending.saturating_add(c.size);
+                    c.payload
                 }
-                Ok(rec)
-            }
-            // A record that is not a map has no country field.
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(RecordFields::default())
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Describe.visit_seq(seq).map(|_| RecordFields::default())
+                _ => c.payload.checked_add(c.size).ok_or("a value runs past the data section")?,
+            };
+            if pos > self.data.len() {
+                return Err("a value runs past the data section".into());
             }
         }
-        d.deserialize_any(RecVisitor)
+        Ok(pos)
+    }
+
+    /// A string value (through a pointer if need be), or a description of
+    /// what is there instead; and the offset after the field.
+    fn string(&mut self, at: usize) -> DecodeResult<(FieldValue<'a>, usize)> {
+        let (c, via, after) = self.deref(at)?;
+        let value = match c.ty {
+            T_STRING => {
+                let end = c.payload.checked_add(c.size).ok_or("a string runs past the data")?;
+                let bytes = self.data.get(c.payload..end).ok_or("a string runs past the data")?;
+                FieldValue::Str(std::str::from_utf8(bytes).map_err(|_| "a string is not UTF-8")?)
+            }
+            T_MAP => FieldValue::Other("a map"),
+            T_ARRAY => FieldValue::Other("an array"),
+            T_BOOL => FieldValue::Other("a boolean"),
+            4 => FieldValue::Other("bytes"),
+            _ => FieldValue::Other("a number"),
+        };
+        let next = match (via, c.ty) {
+            (Some(_), _) => after,
+            (None, T_STRING) => c.payload + c.size,
+            (None, _) => self.skip(at)?,
+        };
+        Ok((value, next))
+    }
+
+    /// Walks the entries of the map whose control is `c`, calling
+    /// `entry(self, key, value offset)`, which returns the offset after the
+    /// value. Returns the offset after the map.
+    fn entries(
+        &mut self,
+        c: Ctrl,
+        mut entry: impl FnMut(&mut Self, &'a str, usize) -> DecodeResult<usize>,
+    ) -> DecodeResult<usize> {
+        let mut pos = c.payload;
+        for _ in 0..c.size {
+            let (key, after_key) = self.string(pos)?;
+            let FieldValue::Str(key) = key else {
+                return Err("a map key is not a string".into());
+            };
+            pos = entry(self, key, after_key)?;
+        }
+        Ok(pos)
+    }
+
+    /// `iso_code` of a country-like object at `at` (`None` when the value is
+    /// not a map, as IPinfo's `"country": "Netherlands"`, or has no
+    /// `iso_code`); and the offset after the field.
+    fn country_object(&mut self, at: usize) -> DecodeResult<(Option<FieldValue<'a>>, usize)> {
+        let (c, via, after) = self.deref(at)?;
+        if let Some(&cached) = via.and_then(|t| self.objects.get(&t)) {
+            return Ok((cached, after));
+        }
+        let mut iso = None;
+        let end = if c.ty == T_MAP {
+            self.entries(c, |this, key, value| {
+                if key == "iso_code" {
+                    let (v, next) = this.string(value)?;
+                    iso = Some(v);
+                    Ok(next)
+                } else {
+                    this.skip(value)
+                }
+            })?
+        } else if via.is_none() {
+            self.skip(at)?
+        } else {
+            after
+        };
+        match via {
+            Some(target) => {
+                self.objects.insert(target, iso);
+                Ok((iso, after))
+            }
+            None => Ok((iso, end)),
+        }
+    }
+
+    /// The country fields of the record at data-section offset `offset`.
+    pub(crate) fn record(&mut self, offset: usize) -> DecodeResult<RecordFields<'a>> {
+        let (c, via, _) = self.deref(offset)?;
+        if let Some(&cached) = via.and_then(|t| self.records.get(&t)) {
+            return Ok(cached);
+        }
+        let mut rec = RecordFields::default();
+        if c.ty == T_MAP {
+            rec.is_map = true;
+            self.entries(c, |this, key, value| {
+                let (slot, (v, next)) = match key {
+                    "country" => (&mut rec.country, this.country_object(value)?),
+                    "registered_country" => {
+                        (&mut rec.registered_country, this.country_object(value)?)
+                    }
+                    "represented_country" => {
+                        (&mut rec.represented_country, this.country_object(value)?)
+                    }
+                    "country_code" => {
+                        let (v, next) = this.string(value)?;
+                        (&mut rec.country_code, (Some(v), next))
+                    }
+                    _ => return this.skip(value),
+                };
+                *slot = v;
+                Ok(next)
+            })?;
+        }
+        if let Some(target) = via {
+            self.records.insert(target, rec);
+        }
+        Ok(rec)
     }
 }
 
@@ -566,8 +614,9 @@ pub(crate) struct Built {
     pub(crate) node_count: u32,
 }
 
-/// Converts the database in `raw` (already opened as `reader`) into range
-/// tables, decoding every distinct record once. Fails on a damaged tree or
+/// Converts the database in `raw` (already opened as `reader`, which
+/// checked its metadata) into range tables, decoding every distinct record
+/// once. Fails on a damaged tree or
 /// record, a malformed country value, or a database with no country field.
 pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Built, BuildError> {
     let md = reader.metadata();
@@ -580,6 +629,9 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
     let mut cache: HashMap<usize, u16> = HashMap::new();
     let mut any_country = false;
     let mut network_count = 0u64;
+
+    let data = data_section(raw, node_count, md.record_size).map_err(BuildError::Corrupt)?;
+    let mut section = DataSection::new(&raw[data]);
 
     // The table code of the record at tree pointer `ptr`, first met at
     // `prefix`/`depth` of a `bits`-bit walk.
@@ -594,15 +646,11 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
         };
         let network = (ip, depth as u8);
         let at = |m: &dyn fmt::Display| corrupt(format!("record for {ip}/{depth}: {m}"));
-        let result = reader.lookup(ip).map_err(|e| at(&e))?;
-        let expected = ptr.checked_sub(node_count + 16);
-        if expected.is_none() || result.offset() != expected {
-            return Err(at(&"data pointer outside the data section"));
-        }
-        let fields = result
-            .decode::<RecordFields<'_>>()
-            .map_err(|e| at(&e))?
-            .ok_or_else(|| at(&"record vanished"))?;
+        let offset = ptr
+            .checked_sub(node_count + 16)
+            .filter(|&o| o < section.len())
+            .ok_or_else(|| at(&"data pointer outside the data section"))?;
+        let fields = section.record(offset).map_err(|e| at(&e))?;
         let code = match fields.country() {
             Ok(Some((code, _))) => {
                 any_country = true;
@@ -669,12 +717,35 @@ fn unreachable_alias() -> Result<u16, BuildError> {
     Err(corrupt("internal error: alias in the IPv4 walk"))
 }
 
+impl Ranges {
+    /// The directory of a family whose addresses are `bits` wide: for each
+    /// value `k` of the top `dir_bits(len)` bits, the index of the range
+    /// holding the address `k << (bits - dir_bits)`; one more entry,
+    /// `len - 1`, closes it.
+    fn directory(&self, bits: u32) -> Vec<u64> {
+        let dbits = dir_bits(self.starts.len());
+        let shift = bits - dbits;
+        let mut dir = Vec::with_capacity(dir_len(dbits));
+        let mut i = 0usize;
+        for k in 0..(1u128 << dbits) {
+            let at = k << shift;
+            while i + 1 < self.starts.len() && self.starts[i + 1] <= at {
+                i += 1;
+            }
+            dir.push(dir_entry(i, self.codes[i]));
+        }
+        let last = self.starts.len().saturating_sub(1);
+        dir.push(dir_entry(last, self.codes.get(last).copied().unwrap_or(UNKNOWN)));
+        dir
+    }
+}
+
 impl Built {
     /// The serialized table (see the module documentation).
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let n = self.v4.starts.len();
         let m = self.v6.as_ref().map_or(0, |r| r.starts.len());
-        let mut out = Vec::with_capacity(HEADER_LEN + 6 * n + 18 * m);
+        let mut out = Vec::with_capacity(HEADER_LEN + 6 * n + 18 * m + 16 * dir_len(16));
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&(if self.v6.is_some() { FLAG_V6 } else { 0 }).to_le_bytes());
         out.extend_from_slice(&(n as u32).to_le_bytes());
@@ -687,12 +758,18 @@ impl Built {
         for &c in &self.v4.codes {
             out.extend_from_slice(&c.to_le_bytes());
         }
+        for d in self.v4.directory(32) {
+            out.extend_from_slice(&d.to_le_bytes());
+        }
         if let Some(v6) = &self.v6 {
             for &s in &v6.starts {
                 out.extend_from_slice(&s.to_le_bytes());
             }
             for &c in &v6.codes {
                 out.extend_from_slice(&c.to_le_bytes());
+            }
+            for d in v6.directory(128) {
+                out.extend_from_slice(&d.to_le_bytes());
             }
         }
         out
@@ -704,6 +781,10 @@ impl Built {
 // ---------------------------------------------------------------------------
 
 /// A serialized table, owned or `'static` (the embedded one), read in place.
+///
+/// Lookups never panic and never read out of bounds, whatever the bytes
+/// (every read is checked and every index clamped); the bytes come from
+/// [`Built::to_bytes`] only, at build time or when a database is opened.
 #[derive(Clone, Debug)]
 pub(crate) struct TableView {
     bytes: Cow<'static, [u8]>,
@@ -712,98 +793,129 @@ pub(crate) struct TableView {
     has_v6: bool,
     node_count: u32,
     network_count: u64,
+    // Shifts from an address to its directory entry (32 or 128 - dir bits).
+    shift4: u32,
+    shift6: u32,
+    // Byte offsets of the sections.
+    s4: usize,
+    c4: usize,
+    d4: usize,
+    s6: usize,
+    c6: usize,
+    d6: usize,
 }
 
+#[inline(always)]
 fn u32_at(b: &[u8], at: usize) -> u32 {
     b.get(at..).and_then(|s| s.first_chunk::<4>()).map_or(0, |c| u32::from_le_bytes(*c))
 }
 
+#[inline(always)]
 fn u16_at(b: &[u8], at: usize) -> u16 {
     b.get(at..).and_then(|s| s.first_chunk::<2>()).map_or(0, |c| u16::from_le_bytes(*c))
 }
 
+#[inline(always)]
 fn u64_at(b: &[u8], at: usize) -> u64 {
     b.get(at..).and_then(|s| s.first_chunk::<8>()).map_or(0, |c| u64::from_le_bytes(*c))
 }
 
-fn u128_at(b: &[u8], at: usize) -> u128 {
-    b.get(at..).and_then(|s| s.first_chunk::<16>()).map_or(0, |c| u128::from_le_bytes(*c))
+/// The window of ranges `lo ..= hi` that can hold an address whose
+/// directory entry is at byte `at`: from the range holding the first address
+/// of its block to the range holding the first address of the next block;
+/// and the code of range `lo` (the answer when `lo == hi`). Clamped to
+/// `0 .. len`, whatever the bytes.
+#[inline(always)]
+fn window(b: &[u8], at: usize, len: usize) -> (usize, usize, u16) {
+    let last = len.saturating_sub(1);
+    let this = u64_at(b, at);
+    let lo = (this as u32 as usize).min(last);
+    let hi = (u64_at(b, at + DIR_ENTRY) as u32 as usize).clamp(lo, last);
+    (lo, hi, (this >> 32) as u16)
 }
 
-fn valid_code(code: u16, alias_allowed: bool) -> bool {
-    code <= MAX_COUNTRY || (alias_allowed && code & ALIAS != 0 && code & !ALIAS <= 96)
+/// A directory entry: the range index (low 32 bits) and its code (next 16).
+fn dir_entry(index: usize, code: u16) -> u64 {
+    index as u64 | u64::from(code) << 32
+}
+
+/// In `starts` (sorted `N`-byte keys, the first one `<=` the address), the
+/// index of the last key `le` accepts: branch-free halving down to 16 keys,
+/// then a count over them (independent loads the CPU overlaps). 0 for an
+/// empty slice.
+#[inline(always)]
+fn last_le<const N: usize>(starts: &[u8], le: impl Fn([u8; N]) -> bool) -> usize {
+    let key =
+        |i: usize| starts.get(N * i..).and_then(|s| s.first_chunk::<N>()).is_some_and(|c| le(*c));
+    let (mut base, mut len) = (0usize, starts.len() / N);
+    while len > 16 {
+        let half = len / 2;
+        base += half * usize::from(key(base + half));
+        len -= half;
+    }
+    let tail = starts.get(N * (base + 1)..N * (base + len)).unwrap_or(&[]);
+    base + tail.chunks_exact(N).filter(|c| c.first_chunk::<N>().is_some_and(|c| le(*c))).count()
 }
 
 impl TableView {
-    /// Checks and wraps a serialized table: header, lengths, ordering, codes.
+    /// Checks the header and section lengths of a serialized table.
     pub(crate) fn parse(bytes: Cow<'static, [u8]>) -> Result<TableView, String> {
         let b = &bytes[..];
         if b.len() < HEADER_LEN || b[..8] != MAGIC {
             return Err("not a country table (bad header)".into());
         }
-        let flags = u32_at(b, 8);
+        let has_v6 = u32_at(b, 8) & FLAG_V6 != 0;
         let v4_len = u32_at(b, 12) as usize;
         let v6_len = u32_at(b, 16) as usize;
-        let has_v6 = flags & FLAG_V6 != 0;
-        let expected = HEADER_LEN + 6 * v4_len + 18 * v6_len;
-        if b.len() != expected {
-            return Err(format!("country table is {} bytes, expected {expected}", b.len()));
-        }
-        if v4_len == 0 || (has_v6 != (v6_len > 0)) {
+        if v4_len == 0 || has_v6 != (v6_len > 0) {
             return Err("country table has an empty family".into());
         }
-        let view = TableView {
+        // No section can be longer than the bytes: this also keeps the
+        // offset arithmetic below from overflowing.
+        if v4_len > b.len() / 6 || v6_len > b.len() / 18 {
+            return Err("country table is truncated".into());
+        }
+        let s4 = HEADER_LEN;
+        let c4 = s4 + 4 * v4_len;
+        let d4 = c4 + 2 * v4_len;
+        let (bits4, bits6) = (dir_bits(v4_len), dir_bits(v6_len));
+        let s6 = d4 + DIR_ENTRY * dir_len(bits4);
+        let c6 = s6 + 16 * v6_len;
+        let d6 = c6 + 2 * v6_len;
+        let end = if has_v6 { d6 + DIR_ENTRY * dir_len(bits6) } else { s6 };
+        if b.len() != end {
+            return Err(format!("country table is {} bytes, expected {end}", b.len()));
+        }
+        Ok(TableView {
             v4_len,
             v6_len,
             has_v6,
             node_count: u32_at(b, 20),
             network_count: u64_at(b, 24),
+            shift4: 32 - bits4,
+            shift6: 128 - bits6,
+            s4,
+            c4,
+            d4,
+            s6,
+            c6,
+            d6,
             bytes,
-        };
-        let b = &view.bytes[..];
-        let (s4, c4, s6, c6) = view.offsets();
-        let v4_sorted = u32_at(b, s4) == 0
-            && (1..v4_len).all(|i| u32_at(b, s4 + 4 * (i - 1)) < u32_at(b, s4 + 4 * i));
-        let v6_sorted = v6_len == 0
-            || (u128_at(b, s6) == 0
-                && (1..v6_len).all(|i| u128_at(b, s6 + 16 * (i - 1)) < u128_at(b, s6 + 16 * i)));
-        if !v4_sorted || !v6_sorted {
-            return Err("country table ranges are not sorted from 0".into());
-        }
-        let codes_ok = (0..v4_len).all(|i| valid_code(u16_at(b, c4 + 2 * i), false))
-            && (0..v6_len).all(|i| valid_code(u16_at(b, c6 + 2 * i), true));
-        if !codes_ok {
-            return Err("country table has an invalid code".into());
-        }
-        Ok(view)
-    }
-
-    /// Byte offsets of: IPv4 starts, IPv4 codes, IPv6 starts, IPv6 codes.
-    #[inline]
-    fn offsets(&self) -> (usize, usize, usize, usize) {
-        let s4 = HEADER_LEN;
-        let c4 = s4 + 4 * self.v4_len;
-        let s6 = c4 + 2 * self.v4_len;
-        let c6 = s6 + 16 * self.v6_len;
-        (s4, c4, s6, c6)
+        })
     }
 
     /// The code of an IPv4 address (never an alias).
     #[inline]
     pub(crate) fn v4(&self, ip: u32) -> u16 {
         let b = &self.bytes[..];
-        let (s4, c4, _, _) = self.offsets();
-        // Number of starts <= ip; at least 1 because starts[0] == 0.
-        let (mut lo, mut hi) = (0usize, self.v4_len);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if u32_at(b, s4 + 4 * mid) <= ip {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
+        let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
+        let (lo, hi, code) = window(b, self.d4 + DIR_ENTRY * k, self.v4_len);
+        if lo == hi {
+            return code;
         }
-        u16_at(b, c4 + 2 * lo.saturating_sub(1))
+        let starts = b.get(self.s4 + 4 * lo..self.s4 + 4 * (hi + 1)).unwrap_or(&[]);
+        let i = lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
+        u16_at(b, self.c4 + 2 * i)
     }
 
     /// The code of an IPv6 address, aliases resolved; `None` when the
@@ -814,17 +926,15 @@ impl TableView {
             return None;
         }
         let b = &self.bytes[..];
-        let (_, _, s6, c6) = self.offsets();
-        let (mut lo, mut hi) = (0usize, self.v6_len);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if u128_at(b, s6 + 16 * mid) <= ip {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let code = u16_at(b, c6 + 2 * lo.saturating_sub(1));
+        let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
+        let (lo, hi, code) = window(b, self.d6 + DIR_ENTRY * k, self.v6_len);
+        let code = if lo == hi {
+            code
+        } else {
+            let starts = b.get(self.s6 + 16 * lo..self.s6 + 16 * (hi + 1)).unwrap_or(&[]);
+            let i = lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
+            u16_at(b, self.c6 + 2 * i)
+        };
         if code & ALIAS != 0 {
             let depth = u32::from(code & !ALIAS).min(96);
             Some(self.v4((ip << depth >> 96) as u32))
@@ -851,5 +961,149 @@ impl TableView {
     /// Size of the serialized table in bytes.
     pub(crate) fn byte_len(&self) -> usize {
         self.bytes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    /// Random ranges over a `bits`-wide family: `n` distinct sorted starts
+    /// (the first is 0), clustered so that some directory blocks are dense,
+    /// and codes with adjacent repeats merged.
+    fn random_ranges(rng: &mut Rng, n: usize, bits: u32) -> Ranges {
+        let mask = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+        let mut starts: Vec<u128> = (0..n)
+            .map(|_| {
+                let r = (rng.next() as u128) << 64 | rng.next() as u128;
+                // Half of the starts crowd into one small region.
+                if rng.next() % 2 == 0 {
+                    (r & mask & !(0xffff_u128 << (bits - 32))) | (0x2a01 << (bits - 16))
+                } else {
+                    r & mask
+                }
+            })
+            .collect();
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        let mut ranges = Ranges::default();
+        for s in starts {
+            ranges.push(s, (rng.next() % 5) as u16 * 100);
+        }
+        ranges
+    }
+
+    /// The code of `ip` by a plain search of the ranges.
+    fn naive(r: &Ranges, ip: u128) -> u16 {
+        r.codes[r.starts.partition_point(|&s| s <= ip) - 1]
+    }
+
+    #[test]
+    fn lookups_agree_with_a_plain_search_at_every_size() {
+        let mut rng = Rng(0x1234_5678);
+        for n in [1, 2, 3, 15, 16, 17, 33, 100, 1000, 70_000] {
+            let v4 = random_ranges(&mut rng, n, 32);
+            let v6 = random_ranges(&mut rng, n, 128);
+            let built = Built { v4, v6: Some(v6), network_count: 7, node_count: 9 };
+            let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+            assert_eq!(
+                view.range_counts(),
+                (built.v4.starts.len(), built.v6.as_ref().unwrap().starts.len())
+            );
+            assert_eq!((view.network_count(), view.node_count()), (7, 9));
+            let v6 = built.v6.as_ref().unwrap();
+            let mut probes4: Vec<u32> = vec![0, u32::MAX, 0x2a01_0000, 0x2a01_ffff];
+            for &s in built.v4.starts.iter().take(5000) {
+                probes4.extend([s as u32, (s as u32).wrapping_sub(1), (s as u32).wrapping_add(1)]);
+            }
+            probes4.extend((0..5000).map(|_| rng.next() as u32));
+            for ip in probes4 {
+                assert_eq!(view.v4(ip), naive(&built.v4, u128::from(ip)), "n={n} {ip:#x}");
+            }
+            let mut probes6: Vec<u128> = vec![0, u128::MAX];
+            for &s in v6.starts.iter().take(5000) {
+                probes6.extend([s, s.wrapping_sub(1), s.wrapping_add(1)]);
+            }
+            probes6.extend((0..5000).map(|_| (rng.next() as u128) << 64 | rng.next() as u128));
+            for ip in probes6 {
+                assert_eq!(view.v6(ip), Some(naive(v6, ip)), "n={n} {ip:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn ipv4_only_table_has_no_ipv6_answers() {
+        let mut v4 = Ranges::default();
+        v4.push(0, 0);
+        v4.push(0x0808_0800, 222);
+        v4.push(0x0808_0900, 0);
+        let built = Built { v4, v6: None, network_count: 1, node_count: 1 };
+        let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+        assert_eq!(view.v4(0x0808_0808), 222);
+        assert_eq!(view.v4(0x0808_0908), 0);
+        assert_eq!(view.v6(1), None);
+    }
+
+    #[test]
+    fn aliases_read_the_ipv4_table() {
+        let mut v4 = Ranges::default();
+        v4.push(0, 0);
+        v4.push(0x0808_0800, 222);
+        v4.push(0x0808_0900, 0);
+        let mut v6 = Ranges::default();
+        v6.push(0, ALIAS | 96);
+        v6.push(1 << 32, 0);
+        v6.push(0x2002 << 112, ALIAS | 16);
+        v6.push(0x2003 << 112, 7);
+        let built = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 };
+        let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+        assert_eq!(view.v6(0x0808_0808), Some(222));
+        assert_eq!(view.v6(0x2002_0808_0808 << 80), Some(222));
+        assert_eq!(view.v6(0x2002_0808_0908 << 80 | 5), Some(0));
+        assert_eq!(view.v6(0x2003 << 112), Some(7));
+    }
+
+    #[test]
+    fn damaged_table_bytes_never_panic() {
+        let mut rng = Rng(77);
+        let v4 = random_ranges(&mut rng, 200, 32);
+        let v6 = random_ranges(&mut rng, 200, 128);
+        let good = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 }.to_bytes();
+        for _ in 0..300 {
+            let mut bytes = good.clone();
+            for _ in 0..50 {
+                let at = (rng.next() as usize) % bytes.len();
+                bytes[at] = rng.next() as u8;
+            }
+            let Ok(view) = TableView::parse(Cow::Owned(bytes)) else { continue };
+            for _ in 0..200 {
+                view.v4(rng.next() as u32);
+                view.v6((rng.next() as u128) << 64 | rng.next() as u128);
+            }
+        }
+        assert!(TableView::parse(Cow::Owned(good[..good.len() - 1].to_vec())).is_err());
+        assert!(TableView::parse(Cow::Borrowed(&[])).is_err());
+    }
+
+    #[test]
+    fn country_values() {
+        assert_eq!(code_of("AA"), Some(1));
+        assert_eq!(code_of("zz"), Some(676));
+        assert_eq!(code_of("Gb"), code_of("GB"));
+        for bad in ["", "A", "USA", "U1", "É", "  "] {
+            assert_eq!(code_of(bad), None, "{bad:?}");
+        }
     }
 }
