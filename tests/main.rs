@@ -4,5 +4,6 @@
 mod cli;
 mod codes;
 mod geo;
+mod perf_tables;
 mod props;
 mod space;
