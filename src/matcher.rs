@@ -462,9 +462,8 @@ impl Matcher {
         out: &mut [Decision],
     ) {
         let rules = table.get_lanes(q.addrs);
-        for k in 0..q.len {
-            let i = q.index[k];
-            let mut rule = rules[k].min(self.first_any);
+        for (&i, &table_rule) in q.index.iter().zip(&rules).take(q.len) {
+            let mut rule = table_rule.min(self.first_any);
             if self.first_country_rule < rule {
                 if let Some(c) = viewers[i].country() {
                     rule = rule.min(self.countries[c.index()]);

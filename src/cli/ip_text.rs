@@ -128,7 +128,9 @@ mod tests {
             }
             let v6 = Ipv6Addr::from(groups);
             assert_eq!(text(v6.into()), v6.to_string());
-            let v4 = Ipv4Addr::from((x >> 16) as u32 & if x % 3 == 0 { 0xff00_ff0f } else { !0 });
+            let v4 = Ipv4Addr::from(
+                (x >> 16) as u32 & if x.is_multiple_of(3) { 0xff00_ff0f } else { !0 },
+            );
             assert_eq!(text(v4.into()), v4.to_string());
         }
     }

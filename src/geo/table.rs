@@ -1011,7 +1011,7 @@ mod tests {
             .map(|_| {
                 let r = (rng.next() as u128) << 64 | rng.next() as u128;
                 // Half of the starts crowd into one small region.
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     (r & mask & !(0xffff_u128 << (bits - 32))) | (0x2a01 << (bits - 16))
                 } else {
                     r & mask
