@@ -42,12 +42,29 @@ fn shown(b: &[u8]) -> String {
 /// accepts, `str::parse` accepts too and reads as the same address, so the
 /// result never depends on which of the two read it (a test checks it).
 fn fast_ip(b: &[u8]) -> Option<IpAddr> {
-    if b.contains(&b':') {
-        fast_v6(b).map(IpAddr::V6)
-    } else {
-        fast_v4(b).map(IpAddr::V4)
+    // An IPv6 address fails the IPv4 reading within its first five bytes.
+    match fast_v4(b) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => fast_v6(b).map(IpAddr::V6),
     }
 }
+
+/// Hex digit values; 0xff for other bytes.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 fn fast_v4(b: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
@@ -90,11 +107,11 @@ fn fast_v6(b: &[u8]) -> Option<Ipv6Addr> {
     while i < b.len() {
         let start = i;
         let mut v = 0u16;
-        while let Some(d) = b.get(i).and_then(|&c| (c as char).to_digit(16)) {
+        while let Some(&d) = b.get(i).map(|&c| &HEX_VALUE[usize::from(c)]).filter(|&&d| d < 16) {
             if i - start == 4 {
                 return None;
             }
-            v = v << 4 | d as u16;
+            v = v << 4 | u16::from(d);
             i += 1;
         }
         if i == start {

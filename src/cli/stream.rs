@@ -62,18 +62,18 @@ struct PartResult {
     bad: Vec<(u64, String)>,
 }
 
+/// Decides the lines of `part`, writing results to `out` (an emptied
+/// buffer of an earlier chunk, so that its pages are already mapped).
 fn process_part(
     part: &[u8],
+    mut out: Vec<u8>,
     evaluator: &Evaluator<'_>,
     format: OutputFormat,
     rules: usize,
 ) -> anyhow::Result<PartResult> {
-    let mut r = PartResult {
-        out: Vec::with_capacity(part.len() * 2),
-        stats: Stats::new(rules),
-        lines: 0,
-        bad: vec![],
-    };
+    out.clear();
+    out.reserve(part.len() * 2);
+    let mut r = PartResult { out, stats: Stats::new(rules), lines: 0, bad: vec![] };
     let mut batch = Batch::default();
     let mut rest = part;
     while !rest.is_empty() {
@@ -167,6 +167,8 @@ struct Run<'a> {
     stats: Stats,
     /// Number of the next line to be read (1-based).
     line_no: u64,
+    /// Output buffers of the parts, reused from chunk to chunk.
+    buffers: Vec<Vec<u8>>,
     err: io::Stderr,
 }
 
@@ -186,13 +188,16 @@ impl Run<'_> {
             split_lines(region, self.threads)
         };
         let (evaluator, format, rules) = (self.evaluator, self.format, self.rules);
+        let mut bufs = std::mem::take(&mut self.buffers);
+        bufs.resize_with(parts.len().max(bufs.len()), Vec::new);
         let results: Vec<anyhow::Result<PartResult>> = if parts.len() == 1 {
-            vec![process_part(parts[0], evaluator, format, rules)]
+            vec![process_part(parts[0], bufs.swap_remove(0), evaluator, format, rules)]
         } else {
             std::thread::scope(|s| {
                 let handles: Vec<_> = parts
                     .iter()
-                    .map(|p| s.spawn(move || process_part(p, evaluator, format, rules)))
+                    .zip(bufs.drain(..parts.len()))
+                    .map(|(p, buf)| s.spawn(move || process_part(p, buf, evaluator, format, rules)))
                     .collect();
                 handles.into_iter().map(|h| h.join().expect("viewer worker panicked")).collect()
             })
@@ -209,6 +214,7 @@ impl Run<'_> {
             }
             debug_assert_eq!(bad_before, r.bad.len() as u64);
             self.line_no += r.lines;
+            self.buffers.push(r.out);
         }
         Ok(())
     }
@@ -254,6 +260,7 @@ pub fn run(
         threads,
         stats: Stats::new(rules.rules.len()),
         line_no: 1,
+        buffers: Vec::new(),
         err: io::stderr(),
     };
     let progress = progress_bar(len);
