@@ -5,6 +5,10 @@
 //!
 //! Run one group with `cargo bench --bench evaluate -- GROUP` where GROUP is
 //! `docs_example`, `ip_10k`, `country`, `scaling`, `compile` or `check`.
+//! `compiled` decides one viewer per call (`Matcher::decide`,
+//! `GeoDatabase::resolve`); `compiled_batch` / `table_batch` use the batch
+//! calls (`Matcher::decide_batch`, `GeoDatabase::resolve_batch`) that
+//! `simulate --input` uses.
 //! Inputs come from `support/inputs.rs` (deterministic; viewers sampled from
 //! the embedded database's networks). Each evaluation benchmark decides a
 //! batch of [`BATCH`] pre-generated viewers per iteration and reports the
@@ -95,6 +99,22 @@ fn docs_example(c: &mut Criterion, db: &Db) {
             }
         })
     });
+    // The batch path of `simulate --input`: countries by
+    // `GeoDatabase::resolve_batch`, decisions by `Matcher::decide_batch`.
+    let (mut countries, mut batch, mut decisions) = (Vec::new(), Vec::new(), Vec::new());
+    g.bench_function("compiled_batch", |b| {
+        b.iter(|| {
+            countries.clear();
+            geo.resolve_batch(black_box(&viewers), &mut countries);
+            batch.clear();
+            batch.extend(
+                viewers.iter().zip(&countries).map(|(&ip, &c)| Viewer::new(ip).with_country(c)),
+            );
+            decisions.clear();
+            matcher.decide_batch(&batch, &mut decisions);
+            black_box(&decisions);
+        })
+    });
     g.bench_function("plain", |b| {
         b.iter(|| {
             for &ip in &viewers {
@@ -125,7 +145,15 @@ fn ip_10k(c: &mut Criterion, db: &Db) {
             }
         })
     });
-    // About 100 µs per viewer: fewer, longer samples.
+    let mut decisions = Vec::with_capacity(BATCH);
+    g.bench_function("compiled_batch", |b| {
+        b.iter(|| {
+            decisions.clear();
+            matcher.decide_batch(black_box(&viewers), &mut decisions);
+            black_box(&decisions);
+        })
+    });
+    // About 10 µs per viewer: fewer, longer samples.
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.bench_function("plain", |b| {
         b.iter(|| {
@@ -151,6 +179,14 @@ fn country(c: &mut Criterion, db: &Db) {
             for &ip in &viewers {
                 black_box(geo.resolve(black_box(ip)));
             }
+        })
+    });
+    let mut countries = Vec::with_capacity(BATCH);
+    g.bench_function("table_batch", |b| {
+        b.iter(|| {
+            countries.clear();
+            geo.resolve_batch(black_box(&viewers), &mut countries);
+            black_box(&countries);
         })
     });
     g.bench_function("maxminddb", |b| {
@@ -190,6 +226,14 @@ fn scaling(c: &mut Criterion, db: &Db) {
                 for v in viewers {
                     black_box(matcher.decide(black_box(v)));
                 }
+            })
+        });
+        let mut decisions = Vec::with_capacity(BATCH);
+        g.bench_with_input(BenchmarkId::new("compiled_batch", n), &viewers, |b, viewers| {
+            b.iter(|| {
+                decisions.clear();
+                matcher.decide_batch(black_box(viewers), &mut decisions);
+                black_box(&decisions);
             })
         });
     }
