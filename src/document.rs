@@ -211,8 +211,8 @@ fn root_error(code: Code, message: String, help: Option<String>) -> Diagnostic {
 fn jwt_payload(text: &str) -> Result<Option<String>, Box<Diagnostic>> {
     let mut t = text.trim();
     // An `Authorization` header value pasted whole.
-    if t.len() > 7 && t[..7].eq_ignore_ascii_case("bearer ") {
-        t = t[7..].trim_start();
+    if let Some(rest) = t.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).and(t.get(7..)) {
+        t = rest.trim_start();
     }
     let is_b64url = |s: &str| {
         s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
@@ -290,6 +290,8 @@ mod tests {
         let doc = parse(&format!("{jwt}\n")).unwrap();
         assert_eq!(doc.form(), InputForm::Jwt);
         assert_eq!(parse(&format!("Bearer {jwt}")).unwrap().form(), InputForm::Jwt);
+        assert!(parse("[\"bearé\"]").is_ok(), "multi-byte text near the prefix");
+        assert!(parse("béarer x").is_err());
         assert_eq!(doc.source(), r#"{"sub":"v","accessRules":[]}"#);
     }
 

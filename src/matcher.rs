@@ -7,6 +7,21 @@
 //! (address table, country table, first `any`). The country is needed only
 //! when a country rule comes before that minimum, which
 //! [`Matcher::decide_resolving`] uses to skip the GeoIP lookup.
+//!
+//! # Search (SPEC §7)
+//!
+//! A table lookup finds the last range start `<=` the address, comparing
+//! search keys: the address for IPv4, its top 64 bits for IPv6 (rule
+//! networks rarely end inside a /64; when the start found shares the
+//! address's /64 but lies above it, a full 128-bit search settles it). A
+//! directory on the key's top bits (about two slots per range, at most
+//! 2^16) gives the first candidate; a branch-free binary search over a
+//! window of fixed size (the largest slot, rounded to a power of two)
+//! finishes: the same number of steps for every address, each picking its
+//! half with a conditional move, so there are no mispredicted branches and
+//! the lookups of successive viewers overlap in the CPU.
+//! [`Matcher::decide_batch`] goes further: it runs the searches of eight
+//! viewers of a family step by step side by side.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -23,31 +38,82 @@ const NO_RULE: RuleIndex = RuleIndex::MAX;
 /// Most rules a [`Matcher`] compiles (far above the service's 5).
 pub const MAX_COMPILED_RULES: usize = NO_RULE as usize;
 
+/// A search key: `u32` (an IPv4 address) or `u64` (the top half of an
+/// IPv6 address).
+trait SearchKey: Copy + Ord + std::fmt::Debug {
+    const MAX: Self;
+    /// The top `bits` bits (`1..=16`) as a number.
+    fn top(self, bits: u32) -> usize;
+    /// The first key whose top `bits` bits are `slot`.
+    fn slot_start(slot: usize, bits: u32) -> Self;
+}
+
+impl SearchKey for u32 {
+    const MAX: Self = u32::MAX;
+    #[inline(always)]
+    fn top(self, bits: u32) -> usize {
+        (self >> (32 - bits)) as usize
+    }
+    fn slot_start(slot: usize, bits: u32) -> Self {
+        (slot as u32) << (32 - bits)
+    }
+}
+
+impl SearchKey for u64 {
+    const MAX: Self = u64::MAX;
+    #[inline(always)]
+    fn top(self, bits: u32) -> usize {
+        (self >> (64 - bits)) as usize
+    }
+    fn slot_start(slot: usize, bits: u32) -> Self {
+        (slot as u64) << (64 - bits)
+    }
+}
+
 /// An address integer: `u32` for IPv4, `u128` for IPv6.
+#[allow(private_bounds)] // SearchKey is an implementation detail
 pub(crate) trait AddrInt: Copy + Ord + std::fmt::Debug {
     const MAX: Self;
+    /// The search key ([`AddrInt::key`]).
+    type Key: SearchKey;
+    /// Whether keys order addresses exactly (no two addresses share a key).
+    const EXACT_KEY: bool;
     fn succ(self) -> Option<Self>;
     /// `self - 1`, saturating at 0.
     fn pred(self) -> Self;
+    /// The search key: monotonic in the address.
+    fn key(self) -> Self::Key;
 }
 
 impl AddrInt for u32 {
     const MAX: Self = u32::MAX;
+    type Key = u32;
+    const EXACT_KEY: bool = true;
     fn succ(self) -> Option<Self> {
         self.checked_add(1)
     }
     fn pred(self) -> Self {
         self.saturating_sub(1)
+    }
+    #[inline(always)]
+    fn key(self) -> u32 {
+        self
     }
 }
 
 impl AddrInt for u128 {
     const MAX: Self = u128::MAX;
+    type Key = u64;
+    const EXACT_KEY: bool = false;
     fn succ(self) -> Option<Self> {
         self.checked_add(1)
     }
     fn pred(self) -> Self {
         self.saturating_sub(1)
+    }
+    #[inline(always)]
+    fn key(self) -> u64 {
+        (self >> 64) as u64
     }
 }
 
@@ -59,9 +125,91 @@ impl AddrInt for u128 {
 /// covers `starts[k] ..= starts[k + 1] - 1` (the last entry runs to the
 /// family's maximum address).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct IntervalTable<T> {
+pub(crate) struct IntervalTable<T: AddrInt> {
     starts: Vec<T>,
     rules: Vec<RuleIndex>,
+    /// Finds the entry of an address by its key.
+    finder: Finder<T::Key>,
+}
+
+/// Addresses searched side by side by [`Matcher::decide_batch`].
+const LANES: usize = 8;
+
+/// Most directory bits: 2^16 + 1 slots, 256 KiB.
+const MAX_SLOT_BITS: u32 = 16;
+
+/// Finds the last of a sorted list of keys that is `<=` a key: a directory
+/// on the keys' top bits, then a fixed-size branch-free binary search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Finder<K> {
+    /// The keys (non-decreasing, the first one 0), then `window` copies of
+    /// `K::MAX` so that every window is in bounds.
+    keys: Vec<K>,
+    /// Number of keys before the padding.
+    len: usize,
+    /// `slots[s]` is the last key `<=` the first key of slot `s` (the slot
+    /// is the top `bits` bits of a key); `slots[2^bits]` is the last key.
+    /// A key of slot `s` is found in `slots[s] ..= slots[s + 1]`.
+    slots: Vec<u32>,
+    bits: u32,
+    /// The largest `slots[s + 1] - slots[s] + 1`, rounded up to a power of
+    /// two: how many keys each lookup searches.
+    window: usize,
+}
+
+impl<K: SearchKey> Finder<K> {
+    /// `keys` must be non-decreasing and start with a key `<=` every key
+    /// looked up (0).
+    fn new(mut keys: Vec<K>) -> Finder<K> {
+        let len = keys.len();
+        let bits = (usize::BITS - len.leading_zeros() + 1).clamp(1, MAX_SLOT_BITS);
+        let slots: Vec<u32> = (0..=1usize << bits)
+            .map(|slot| {
+                let at = if slot == 1 << bits {
+                    len - 1
+                } else {
+                    let first = K::slot_start(slot, bits);
+                    keys.partition_point(|&k| k <= first).max(1) - 1
+                };
+                u32::try_from(at).expect("a table has fewer than 2^32 entries")
+            })
+            .collect();
+        let widest = slots.windows(2).map(|w| (w[1] - w[0]) as usize + 1).max().unwrap_or(1);
+        let window = widest.next_power_of_two();
+        keys.resize(len + window, K::MAX);
+        Finder { keys, len, slots, bits, window }
+    }
+
+    /// [`Finder::find`] for [`LANES`] keys at once, the search steps of
+    /// all lanes interleaved so that their loads overlap.
+    #[inline(always)]
+    fn find_lanes(&self, xs: [K; LANES]) -> [usize; LANES] {
+        let mut lo = xs.map(|x| self.slots[x.top(self.bits)] as usize);
+        let mut size = self.window;
+        while size > 1 {
+            let half = size / 2;
+            for (lo, &x) in lo.iter_mut().zip(&xs) {
+                let mid = *lo + half;
+                // A conditional move: LLVM turns a plain `if` (or
+                // arithmetic on the comparison) into a jump here.
+                *lo = std::hint::select_unpredictable(self.keys[mid] <= x, mid, *lo);
+            }
+            size -= half;
+        }
+        lo.map(|k| k.min(self.len - 1))
+    }
+
+    /// The index of the last key `<= x`.
+    #[inline(always)]
+    fn find(&self, x: K) -> usize {
+        let lo = self.slots[x.top(self.bits)] as usize;
+        // keys[lo] <= x, so the partition point is at least 1. The standard
+        // library's binary search runs log2(window) steps, choosing each
+        // half with a conditional move.
+        let k = lo + self.keys[lo..lo + self.window].partition_point(|&k| k <= x) - 1;
+        // Only x == K::MAX can reach the padding.
+        k.min(self.len - 1)
+    }
 }
 
 impl<T: AddrInt + Default> IntervalTable<T> {
@@ -100,14 +248,37 @@ impl<T: AddrInt + Default> IntervalTable<T> {
                 rules.push(rule);
             }
         }
-        IntervalTable { starts, rules }
+        IntervalTable::from_canonical(starts, rules)
     }
 
-    #[inline]
+    fn from_canonical(starts: Vec<T>, rules: Vec<RuleIndex>) -> Self {
+        let finder = Finder::new(starts.iter().map(|s| s.key()).collect());
+        IntervalTable { starts, rules, finder }
+    }
+
+    #[inline(always)]
     fn get(&self, addr: T) -> RuleIndex {
-        // starts[0] == 0, so the partition point is at least 1.
-        let k = self.starts.partition_point(|&s| s <= addr);
-        self.rules[k - 1]
+        self.rule_of(self.finder.find(addr.key()), addr)
+    }
+
+    /// [`IntervalTable::get`] for [`LANES`] addresses at once.
+    #[inline(always)]
+    fn get_lanes(&self, addrs: [T; LANES]) -> [RuleIndex; LANES] {
+        let found = self.finder.find_lanes(addrs.map(T::key));
+        std::array::from_fn(|i| self.rule_of(found[i], addrs[i]))
+    }
+
+    /// The rule of `addr`, given `k`: the last entry whose start's key is
+    /// `<=` the address's key.
+    #[inline(always)]
+    fn rule_of(&self, mut k: usize, addr: T) -> RuleIndex {
+        // IPv6: the start found has the address's top 64 bits or fewer, and
+        // is above the address only if it shares them (a network ending
+        // inside the address's /64): rare, searched in full.
+        if !T::EXACT_KEY && self.starts[k] > addr {
+            k = self.starts.partition_point(|&s| s <= addr) - 1;
+        }
+        self.rules[k]
     }
 
     /// The table as inclusive ranges with their rule (no-rule gaps left out).
@@ -123,6 +294,7 @@ impl<T: AddrInt + Default> IntervalTable<T> {
             && self.starts.len() == self.rules.len()
             && self.starts.windows(2).all(|w| w[0] < w[1])
             && self.rules.windows(2).all(|w| w[0] != w[1])
+            && self.finder == Finder::new(self.starts.iter().map(|s| s.key()).collect())
     }
 }
 
@@ -214,7 +386,7 @@ impl Matcher {
         self.actions.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn ip_rule(&self, ip: IpAddr) -> RuleIndex {
         let table_rule = match ip {
             IpAddr::V4(a) => self.v4.get(u32::from(a)),
@@ -246,6 +418,60 @@ impl Matcher {
             }
         }
         self.decision(rule)
+    }
+
+    /// The decisions for many viewers, appended to `out` in order:
+    /// the same as [`Matcher::decide`] on each, about twice as fast on large
+    /// tables. Viewers are queued per family, and the table searches of
+    /// eight viewers of a family run step by step side by side, so that
+    /// their memory loads overlap instead of waiting for one another.
+    pub fn decide_batch(&self, viewers: &[Viewer], out: &mut Vec<Decision>) {
+        let base = out.len();
+        out.resize(base + viewers.len(), Decision::DEFAULT);
+        let out = &mut out[base..];
+        // Queues of (address, viewer index) per family. Both get every
+        // viewer written and only its family's count advances: no branch
+        // on the family.
+        let mut q4 = Queue::<u32>::default();
+        let mut q6 = Queue::<u128>::default();
+        for (i, v) in viewers.iter().enumerate() {
+            let (a4, a6, is_v4) = match v.ip() {
+                IpAddr::V4(a) => (u32::from(a), 0, true),
+                IpAddr::V6(a) => (0, u128::from(a), false),
+            };
+            q4.push(a4, i, is_v4);
+            q6.push(a6, i, !is_v4);
+            if q4.len == LANES {
+                self.flush(&self.v4, &mut q4, viewers, out);
+            }
+            if q6.len == LANES {
+                self.flush(&self.v6, &mut q6, viewers, out);
+            }
+        }
+        self.flush(&self.v4, &mut q4, viewers, out);
+        self.flush(&self.v6, &mut q6, viewers, out);
+    }
+
+    /// Decides the queued viewers (unused lanes search address 0).
+    #[inline(always)]
+    fn flush<T: AddrInt + Default>(
+        &self,
+        table: &IntervalTable<T>,
+        q: &mut Queue<T>,
+        viewers: &[Viewer],
+        out: &mut [Decision],
+    ) {
+        let rules = table.get_lanes(q.addrs);
+        for (&i, &table_rule) in q.index.iter().zip(&rules).take(q.len) {
+            let mut rule = table_rule.min(self.first_any);
+            if self.first_country_rule < rule {
+                if let Some(c) = viewers[i].country() {
+                    rule = rule.min(self.countries[c.index()]);
+                }
+            }
+            out[i] = self.decision(rule);
+        }
+        *q = Queue::default();
     }
 
     /// Whether the decision for `ip` depends on its country: a country rule
@@ -294,6 +520,31 @@ impl Matcher {
     }
 }
 
+/// Viewers of one family waiting for [`Matcher::decide_batch`]. Slot
+/// `len` is always written; only a push that counts moves past it.
+#[derive(Clone, Copy)]
+struct Queue<T> {
+    addrs: [T; LANES],
+    index: [usize; LANES],
+    len: usize,
+}
+
+impl<T: Default + Copy> Default for Queue<T> {
+    fn default() -> Self {
+        Queue { addrs: [T::default(); LANES], index: [0; LANES], len: 0 }
+    }
+}
+
+impl<T: Copy> Queue<T> {
+    #[inline(always)]
+    fn push(&mut self, addr: T, index: usize, counts: bool) {
+        // len < LANES here: a full queue is flushed before the next push.
+        self.addrs[self.len] = addr;
+        self.index[self.len] = index;
+        self.len += usize::from(counts);
+    }
+}
+
 /// A rule set with more rules than a [`Matcher`] compiles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0} rules; a matcher compiles at most {MAX_COMPILED_RULES}")]
@@ -323,6 +574,82 @@ mod tests {
         let full = IntervalTable::<u32>::build(vec![(0, u32::MAX, 3)]);
         assert_eq!(full.ranges().collect::<Vec<_>>(), vec![(0, u32::MAX, 3)]);
         assert_eq!(full.get(u32::MAX), 3);
+    }
+
+    #[test]
+    fn lookup_is_partition_point() {
+        // Table sizes around directory sizes, keys spread and clustered.
+        for n in [1u32, 2, 3, 7, 8, 9, 100, 1000, 5000] {
+            for spread in [1u32, 7, 1 << 12, 1 << 20] {
+                if (n - 1).checked_mul(spread).is_none() {
+                    continue;
+                }
+                let starts: Vec<u32> = (0..n).map(|i| i * spread).collect();
+                let rules: Vec<RuleIndex> = (0..n).map(|i| (i % 2) as RuleIndex).collect();
+                let t = IntervalTable::from_canonical(starts, rules);
+                let last = n.saturating_sub(1).saturating_mul(spread);
+                let probes = (0..64u32)
+                    .flat_map(|k| {
+                        let base = (last / 64).saturating_mul(k);
+                        [base, base.saturating_add(1), base.saturating_sub(1)]
+                    })
+                    .chain([0, 1, last, last.saturating_add(1), u32::MAX - 1, u32::MAX]);
+                for x in probes {
+                    let k = t.starts.partition_point(|&s| s <= x);
+                    assert_eq!(t.get(x), t.rules[k - 1], "n={n} spread={spread} x={x}");
+                }
+                let wide: Vec<u128> = t.starts.iter().map(|&s| u128::from(s) << 96).collect();
+                let w = IntervalTable::from_canonical(wide, t.rules.clone());
+                for x in [0u128, 1 << 96, (u128::from(last) << 96) + 5, u128::MAX] {
+                    let k = w.starts.partition_point(|&s| s <= x);
+                    assert_eq!(w.get(x), w.rules[k - 1], "n={n} spread={spread} x={x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_starts_inside_one_slash_64() {
+        // Several starts share a /64, so their search keys are equal.
+        let p = 0x2001_0db8_0000_0001u128 << 64;
+        let starts = vec![0, p, p + 5, p + 10, p + (1 << 64), u128::MAX - 3];
+        let rules = vec![NO_RULE, 0, 1, 2, NO_RULE, 3];
+        let t = IntervalTable::from_canonical(starts, rules);
+        assert!(t.is_canonical());
+        let probes = [0, p - 1, p, p + 4, p + 5, p + 9, p + 10, p + 11, p + (1 << 64), u128::MAX];
+        for x in probes {
+            let k = t.starts.partition_point(|&s| s <= x);
+            assert_eq!(t.get(x), t.rules[k - 1], "{x:x}");
+            let lanes = t.get_lanes([x; LANES]);
+            assert!(lanes.iter().all(|&r| r == t.rules[k - 1]), "{x:x}");
+        }
+    }
+
+    #[test]
+    fn batch_decides_as_one_by_one() {
+        let rules = RuleSet::new(vec![
+            Rule::ip_src(vec![net("192.0.2.0/25"), net("2001:db8::/33")], Action::Block),
+            Rule::country(vec![CountryCode::new("DE").unwrap()], Action::Allow),
+            Rule::ip_src(vec![net("192.0.2.0/24"), net("2001:db8::5/128")], Action::Allow),
+        ]);
+        let m = Matcher::new(&rules);
+        let ips = ["192.0.2.1", "2001:db8::5", "192.0.2.200", "::1", "2001:db8:8000::", "8.8.8.8"];
+        // Lengths around multiples of LANES, families mixed in every order.
+        for n in [0, 1, 7, 8, 9, 17, 40] {
+            let viewers: Vec<Viewer> = (0..n)
+                .map(|i| {
+                    let v = Viewer::new(ips[(i * 7 + i / 3) % ips.len()].parse().unwrap());
+                    v.with_country(if i % 4 == 0 { CountryCode::new("DE") } else { None })
+                })
+                .collect();
+            let mut out = vec![Decision::DEFAULT; 3];
+            m.decide_batch(&viewers, &mut out);
+            let expected: Vec<Decision> = viewers.iter().map(|v| m.decide(v)).collect();
+            assert_eq!(out[3..], expected[..], "n={n}");
+            let reference: Vec<Decision> =
+                viewers.iter().map(|v| reference::evaluate(&rules, v)).collect();
+            assert_eq!(expected, reference);
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! ndjson object `{"ip": ..., "country": ...}`; blank lines and `#`
 //! comments are skipped.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::rule::CountryCode;
 
@@ -39,6 +39,128 @@ fn shown(b: &[u8]) -> String {
     }
 }
 
+/// The common forms of an address, read straight from bytes: dotted-quad
+/// IPv4 (one to three digits per octet, no leading zero, at most 255) and
+/// IPv6 as hex groups with at most one `::` and no embedded IPv4. `None`
+/// for anything else, which the caller hands to `str::parse`: whatever this
+/// accepts, `str::parse` accepts too and reads as the same address, so the
+/// result never depends on which of the two read it (a test checks it).
+fn fast_ip(b: &[u8]) -> Option<IpAddr> {
+    // An IPv6 address fails the IPv4 reading within its first five bytes.
+    match fast_v4(b) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => fast_v6(b).map(IpAddr::V6),
+    }
+}
+
+/// Hex digit values; 0xff for other bytes.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn fast_v4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v = 0u32;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            if i - start == 3 {
+                return None;
+            }
+            v = v * 10 + u32::from(c - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || (digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(v).ok()?;
+    }
+    (i == b.len()).then_some(Ipv4Addr::from(octets))
+}
+
+fn fast_v6(b: &[u8]) -> Option<Ipv6Addr> {
+    // Groups before and after the `::`, if any.
+    let (mut head, mut tail) = ([0u16; 8], [0u16; 8]);
+    let (mut n_head, mut n_tail) = (0, 0);
+    let mut gap = false;
+    let mut i = 0;
+    if b.starts_with(b"::") {
+        gap = true;
+        i = 2;
+    }
+    while i < b.len() {
+        let start = i;
+        let mut v = 0u16;
+        while let Some(&d) = b.get(i).map(|&c| &HEX_VALUE[usize::from(c)]).filter(|&&d| d < 16) {
+            if i - start == 4 {
+                return None;
+            }
+            v = v << 4 | u16::from(d);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        if gap {
+            *tail.get_mut(n_tail)? = v;
+            n_tail += 1;
+        } else {
+            *head.get_mut(n_head)? = v;
+            n_head += 1;
+        }
+        if i == b.len() {
+            break;
+        }
+        if b[i] != b':' {
+            return None;
+        }
+        i += 1;
+        if b.get(i) == Some(&b':') {
+            if gap {
+                return None;
+            }
+            gap = true;
+            i += 1;
+        } else if i == b.len() {
+            return None;
+        }
+    }
+    let groups = if gap {
+        // `::` stands for at least one zero group.
+        if n_head + n_tail > 7 {
+            return None;
+        }
+        let mut groups = head;
+        groups[8 - n_tail..].copy_from_slice(&tail[..n_tail]);
+        groups
+    } else if n_head == 8 {
+        head
+    } else {
+        return None;
+    };
+    Some(Ipv6Addr::from(groups))
+}
+
 /// Reads one viewer line: `IP`, `IP,CC` or `{"ip": ..., "country": ...}`;
 /// blank lines and `#` comments give `Ok(None)`.
 ///
@@ -70,9 +192,8 @@ pub fn parse_line(line: &[u8]) -> Result<ParsedLine, String> {
         Some(i) => (line[..i].trim_ascii(), Some(line[i + 1..].trim_ascii())),
         None => (line, None),
     };
-    let ip = std::str::from_utf8(ip_part)
-        .ok()
-        .and_then(|s| s.parse().ok())
+    let ip = fast_ip(ip_part)
+        .or_else(|| std::str::from_utf8(ip_part).ok().and_then(|s| s.parse().ok()))
         .ok_or_else(|| format!("invalid viewer address {:?}", shown(ip_part)))?;
     let country = match cc_part {
         None | Some([]) => None,
@@ -304,6 +425,73 @@ mod tests {
         assert_eq!(expected.len(), 6);
         for size in [1, 2, 3, 7, 100, MAX_LINE - 1, MAX_LINE, MAX_LINE + 1, 10_000, input.len()] {
             assert_eq!(chunked(&input, size), expected, "chunks of {size}");
+        }
+    }
+
+    /// Whatever `fast_ip` reads, `str::parse` reads as the same address;
+    /// and it reads the usual forms (so that the fast path is used).
+    #[test]
+    fn fast_ip_agrees_with_std() {
+        let check = |s: &str| {
+            if let Some(ip) = fast_ip(s.as_bytes()) {
+                assert_eq!(s.parse::<IpAddr>().ok(), Some(ip), "{s:?}");
+            }
+        };
+        for s in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.0.0.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::8",
+            "1::2::3",
+            ":1",
+            "1:",
+            ":::",
+            "12345::",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:7:8:9",
+            "0:0::",
+            "fe80::1%eth0",
+            "ABCD::Ef01",
+            "",
+            ".",
+            ":",
+        ] {
+            check(s);
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"0123456789abcdefABCDEF:.:.0:";
+        for _ in 0..300_000 {
+            let r = next();
+            let len = (r % 24) as usize;
+            let s: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                .collect();
+            check(&s);
+            // Real addresses, as `Display` writes them.
+            let v6 = Ipv6Addr::from(u128::from(r) << (r % 64) | u128::from(next() >> (r % 61)));
+            let v4 = Ipv4Addr::from(r as u32 >> (r % 24));
+            for ip in [IpAddr::V6(v6), IpAddr::V4(v4)] {
+                let text = ip.to_string();
+                // (IPv4-mapped addresses are written with a dotted quad.)
+                if v6.to_ipv4_mapped().is_none() || ip.is_ipv4() {
+                    assert_eq!(fast_ip(text.as_bytes()), Some(ip), "{text}");
+                }
+            }
         }
     }
 }

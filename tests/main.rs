@@ -7,6 +7,7 @@ mod fuzz_regressions;
 mod geo;
 mod geo_faults;
 mod limits;
+mod perf_tables;
 mod props;
 mod robustness;
 mod space;

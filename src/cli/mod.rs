@@ -6,6 +6,7 @@
 
 mod explain;
 mod interrupt;
+mod ip_text;
 mod render;
 mod simulate;
 mod stream;
@@ -103,6 +104,10 @@ struct SimulateArgs {
     /// Output format (`json` with --input writes ndjson).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
+    /// Evaluator: `compiled`, or `reference` (the plain evaluator the
+    /// benchmarks compare with; same output, much slower).
+    #[arg(long, value_enum, default_value_t = simulate::Engine::Compiled, hide = true)]
+    engine: simulate::Engine,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

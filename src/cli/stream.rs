@@ -7,13 +7,13 @@
 //! [`MAX_LINE`] bytes is reported and skipped without being buffered.
 
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::net::IpAddr;
 
-use accessrules::geo::GeoDatabase;
 use accessrules::viewer_line::parse_line;
-use accessrules::{Action, Matcher, RuleKind, RuleSet};
+use accessrules::{Action, CountryCode, RuleKind, RuleSet};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::simulate::{evaluate, write_outcome};
+use super::simulate::{write_outcome, Evaluator, Outcome1, Scratch};
 use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
@@ -23,6 +23,8 @@ const CHUNK: usize = 4 << 20;
 pub const MAX_LINE: usize = 4096;
 /// Bad lines reported one by one; the rest are only counted.
 const MAX_REPORTED_BAD_LINES: u64 = 1000;
+/// Viewers decided together ([`Evaluator::evaluate_batch`]).
+const BATCH: usize = 256;
 
 /// Counts for the end summary.
 #[derive(Clone, Debug, Default)]
@@ -60,19 +62,19 @@ struct PartResult {
     bad: Vec<(u64, String)>,
 }
 
+/// Decides the lines of `part`, writing results to `out` (an emptied
+/// buffer of an earlier chunk, so that its pages are already mapped).
 fn process_part(
     part: &[u8],
-    matcher: &Matcher,
-    geo: &GeoDatabase,
+    mut out: Vec<u8>,
+    evaluator: &Evaluator<'_>,
     format: OutputFormat,
     rules: usize,
-) -> PartResult {
-    let mut r = PartResult {
-        out: Vec::with_capacity(part.len() * 2),
-        stats: Stats::new(rules),
-        lines: 0,
-        bad: vec![],
-    };
+) -> anyhow::Result<PartResult> {
+    out.clear();
+    out.reserve(part.len() * 2);
+    let mut r = PartResult { out, stats: Stats::new(rules), lines: 0, bad: vec![] };
+    let mut batch = Batch::default();
     let mut rest = part;
     while !rest.is_empty() {
         let (line, next) = match memchr::memchr(b'\n', rest) {
@@ -82,16 +84,11 @@ fn process_part(
         rest = next;
         match parse_line(line) {
             Ok(None) => {}
-            Ok(Some((ip, given))) => {
-                let o = evaluate(matcher, geo, ip, given);
-                let s = &mut r.stats;
-                s.viewers += 1;
-                match o.decision.action {
-                    Action::Allow => s.allowed += 1,
-                    Action::Block => s.blocked += 1,
+            Ok(Some(viewer)) => {
+                batch.viewers.push(viewer);
+                if batch.viewers.len() == BATCH {
+                    batch.decide(evaluator, &mut r, format, rules)?;
                 }
-                s.hits[o.decision.rule.unwrap_or(rules)] += 1;
-                write_outcome(&mut r.out, &o, format);
             }
             Err(message) => {
                 r.stats.bad_lines += 1;
@@ -100,7 +97,42 @@ fn process_part(
         }
         r.lines += 1;
     }
-    r
+    batch.decide(evaluator, &mut r, format, rules)?;
+    Ok(r)
+}
+
+/// Viewers read and waiting to be decided, with reused buffers.
+#[derive(Default)]
+struct Batch {
+    viewers: Vec<(IpAddr, Option<CountryCode>)>,
+    outcomes: Vec<Outcome1>,
+    scratch: Scratch,
+}
+
+impl Batch {
+    /// Decides the waiting viewers and writes their results.
+    fn decide(
+        &mut self,
+        evaluator: &Evaluator<'_>,
+        r: &mut PartResult,
+        format: OutputFormat,
+        rules: usize,
+    ) -> anyhow::Result<()> {
+        self.outcomes.clear();
+        evaluator.evaluate_batch(&self.viewers, &mut self.scratch, &mut self.outcomes)?;
+        self.viewers.clear();
+        let s = &mut r.stats;
+        for o in &self.outcomes {
+            s.viewers += 1;
+            match o.decision.action {
+                Action::Allow => s.allowed += 1,
+                Action::Block => s.blocked += 1,
+            }
+            s.hits[o.decision.rule.unwrap_or(rules)] += 1;
+            write_outcome(&mut r.out, o, format);
+        }
+        Ok(())
+    }
 }
 
 /// Splits `region` into about `n` parts at line boundaries.
@@ -128,14 +160,15 @@ fn split_lines(region: &[u8], n: usize) -> Vec<&[u8]> {
 }
 
 struct Run<'a> {
-    matcher: &'a Matcher,
-    geo: &'a GeoDatabase,
+    evaluator: &'a Evaluator<'a>,
     format: OutputFormat,
     rules: usize,
     threads: usize,
     stats: Stats,
     /// Number of the next line to be read (1-based).
     line_no: u64,
+    /// Output buffers of the parts, reused from chunk to chunk.
+    buffers: Vec<Vec<u8>>,
     err: io::Stderr,
 }
 
@@ -148,25 +181,29 @@ impl Run<'_> {
     }
 
     /// Evaluates complete lines and writes their results in order.
-    fn region(&mut self, region: &[u8], out: &mut impl Write) -> io::Result<()> {
+    fn region(&mut self, region: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         let parts = if region.len() < 64 * 1024 || self.threads == 1 {
             vec![region]
         } else {
             split_lines(region, self.threads)
         };
-        let (matcher, geo, format, rules) = (self.matcher, self.geo, self.format, self.rules);
-        let results: Vec<PartResult> = if parts.len() == 1 {
-            vec![process_part(parts[0], matcher, geo, format, rules)]
+        let (evaluator, format, rules) = (self.evaluator, self.format, self.rules);
+        let mut bufs = std::mem::take(&mut self.buffers);
+        bufs.resize_with(parts.len().max(bufs.len()), Vec::new);
+        let results: Vec<anyhow::Result<PartResult>> = if parts.len() == 1 {
+            vec![process_part(parts[0], bufs.swap_remove(0), evaluator, format, rules)]
         } else {
             std::thread::scope(|s| {
                 let handles: Vec<_> = parts
                     .iter()
-                    .map(|p| s.spawn(move || process_part(p, matcher, geo, format, rules)))
+                    .zip(bufs.drain(..parts.len()))
+                    .map(|(p, buf)| s.spawn(move || process_part(p, buf, evaluator, format, rules)))
                     .collect();
                 handles.into_iter().map(|h| h.join().expect("viewer worker panicked")).collect()
             })
         };
         for r in results {
+            let r = r?;
             out.write_all(&r.out)?;
             let bad_before = r.stats.bad_lines;
             let mut stats = r.stats;
@@ -177,6 +214,7 @@ impl Run<'_> {
             }
             debug_assert_eq!(bad_before, r.bad.len() as u64);
             self.line_no += r.lines;
+            self.buffers.push(r.out);
         }
         Ok(())
     }
@@ -200,9 +238,8 @@ fn progress_bar(len: Option<u64>) -> ProgressBar {
 
 /// Runs `simulate --input`.
 pub fn run(
-    matcher: &Matcher,
+    evaluator: &Evaluator<'_>,
     rules: &RuleSet,
-    geo: &GeoDatabase,
     input: &str,
     format: OutputFormat,
 ) -> Outcome {
@@ -217,13 +254,13 @@ pub fn run(
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let mut run = Run {
-        matcher,
-        geo,
+        evaluator,
         format,
         rules: rules.rules.len(),
         threads,
         stats: Stats::new(rules.rules.len()),
         line_no: 1,
+        buffers: Vec::new(),
         err: io::stderr(),
     };
     super::interrupt::install();
@@ -261,7 +298,7 @@ pub fn run(
         }
         let complete =
             if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
-        run.region(&buf[..complete], &mut out).map_err(|e| Failure::Error(e.into()))?;
+        run.region(&buf[..complete], &mut out).map_err(Failure::Error)?;
         buf.drain(..complete);
         if buf.len() > MAX_LINE {
             skipping = Some(run.line_no);

@@ -205,6 +205,10 @@ impl GeoError {
     }
 }
 
+/// Addresses whose table reads [`GeoDatabase::resolve_batch`] issues
+/// together.
+pub const RESOLVE_WAVE: usize = 32;
+
 /// What the database says about one address, for explanations
 /// ([`GeoDatabase::lookup_detail`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -418,6 +422,31 @@ impl GeoDatabase {
             },
         };
         code_to_country(code)
+    }
+
+    /// The countries of many addresses, appended to `out` in order: the
+    /// same as [`GeoDatabase::resolve`] on each, faster on large batches.
+    /// A lookup waits mostly for memory (the tables are megabytes); here the
+    /// first table reads of [`RESOLVE_WAVE`] addresses are issued together,
+    /// with no branch between them, so that their cache misses overlap, and
+    /// the lookups then run on cached data.
+    pub fn resolve_batch(&self, ips: &[IpAddr], out: &mut Vec<Option<CountryCode>>) {
+        out.reserve(ips.len());
+        for wave in ips.chunks(RESOLVE_WAVE) {
+            let mut touched = 0u64;
+            for &ip in wave {
+                touched ^= match ip {
+                    IpAddr::V4(v4) => self.table.touch_v4(u32::from(v4)),
+                    IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                        Some(v4) => self.table.touch_v4(u32::from(v4)),
+                        // Reads nothing (0) without an IPv6 table.
+                        None => self.table.touch_v6(u128::from(v6)),
+                    },
+                };
+            }
+            std::hint::black_box(touched);
+            out.extend(wave.iter().map(|&ip| self.resolve(ip)));
+        }
     }
 
     /// Everything the database says about `ip` (canonicalised first), read

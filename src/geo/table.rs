@@ -803,6 +803,51 @@ pub(crate) struct TableView {
     s6: usize,
     c6: usize,
     d6: usize,
+    // Every SAMPLE-th start of each family (built when the table is read,
+    // not stored): a directory block can hold tens of thousands of ranges
+    // (IPv6 networks crowd into a few /16s), and these narrow such a window
+    // to SAMPLE ranges with a search over a small, cache-resident array.
+    samples4: Vec<u32>,
+    samples6: Vec<u128>,
+}
+
+/// Starts per sample block (see `TableView::samples4`).
+const SAMPLE: usize = 16;
+
+/// In `keys` (sorted, `keys[0] <= x`), the index of the last key `<= x`:
+/// branch-free halving (each step a conditional move).
+#[inline(always)]
+fn last_le_sorted<T: Ord + Copy>(keys: &[T], x: T) -> usize {
+    let (mut base, mut len) = (0usize, keys.len());
+    while len > 1 {
+        let half = len / 2;
+        let probe = keys.get(base + half).is_some_and(|&k| k <= x);
+        base = std::hint::select_unpredictable(probe, base + half, base);
+        len -= half;
+    }
+    base
+}
+
+/// Narrows the window `lo ..= hi` (which holds the answer, with the start
+/// of `lo` `<= x`) to one sample block, given `samples[j]` = start
+/// `j * SAMPLE`.
+#[inline(always)]
+fn narrow<T: Ord + Copy>(samples: &[T], x: T, lo: usize, hi: usize) -> (usize, usize) {
+    if hi - lo < SAMPLE {
+        return (lo, hi);
+    }
+    let (j_lo, j_hi) = (lo / SAMPLE, hi / SAMPLE);
+    let Some(window) = samples.get(j_lo..=j_hi) else {
+        return (lo, hi);
+    };
+    // samples[j_lo] <= start[lo] <= x.
+    let j = j_lo + last_le_sorted(window, x);
+    (lo.max(j * SAMPLE), hi.min(j * SAMPLE + SAMPLE - 1))
+}
+
+#[inline(always)]
+fn u128_at(b: &[u8], at: usize) -> u128 {
+    b.get(at..).and_then(|s| s.first_chunk::<16>()).map_or(0, |c| u128::from_le_bytes(*c))
 }
 
 #[inline(always)]
@@ -886,7 +931,15 @@ impl TableView {
         if b.len() != end {
             return Err(format!("country table is {} bytes, expected {end}", b.len()));
         }
+        let samples4 = (0..v4_len).step_by(SAMPLE).map(|i| u32_at(b, s4 + 4 * i)).collect();
+        let samples6 = if has_v6 {
+            (0..v6_len).step_by(SAMPLE).map(|i| u128_at(b, s6 + 16 * i)).collect()
+        } else {
+            Vec::new()
+        };
         Ok(TableView {
+            samples4,
+            samples6,
             v4_len,
             v6_len,
             has_v6,
@@ -913,9 +966,33 @@ impl TableView {
         if lo == hi {
             return code;
         }
+        let (lo, hi) = narrow(&self.samples4, ip, lo, hi);
         let starts = b.get(self.s4 + 4 * lo..self.s4 + 4 * (hi + 1)).unwrap_or(&[]);
         let i = lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
         u16_at(b, self.c4 + 2 * i)
+    }
+
+    /// Reads, without branching on their values, the table bytes that
+    /// [`TableView::v4`] reads first for `ip`: its directory entry and the
+    /// first start and code of its window. Returns bits of them, so that the
+    /// reads are not optimised away. Used to warm the cache for a batch.
+    #[inline]
+    pub(crate) fn touch_v4(&self, ip: u32) -> u64 {
+        let b = &self.bytes[..];
+        let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
+        let entry = u64_at(b, self.d4 + DIR_ENTRY * k);
+        let lo = entry as u32 as usize;
+        entry ^ u64::from(u32_at(b, self.s4 + 4 * lo)) ^ u64::from(u16_at(b, self.c4 + 2 * lo))
+    }
+
+    /// [`TableView::touch_v4`] for [`TableView::v6`].
+    #[inline]
+    pub(crate) fn touch_v6(&self, ip: u128) -> u64 {
+        let b = &self.bytes[..];
+        let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
+        let entry = u64_at(b, self.d6 + DIR_ENTRY * k);
+        let lo = entry as u32 as usize;
+        entry ^ u64_at(b, self.s6 + 16 * lo) ^ u64::from(u16_at(b, self.c6 + 2 * lo))
     }
 
     /// The code of an IPv6 address, aliases resolved; `None` when the
@@ -931,6 +1008,7 @@ impl TableView {
         let code = if lo == hi {
             code
         } else {
+            let (lo, hi) = narrow(&self.samples6, ip, lo, hi);
             let starts = b.get(self.s6 + 16 * lo..self.s6 + 16 * (hi + 1)).unwrap_or(&[]);
             let i = lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
             u16_at(b, self.c6 + 2 * i)
@@ -988,7 +1066,7 @@ mod tests {
             .map(|_| {
                 let r = (rng.next() as u128) << 64 | rng.next() as u128;
                 // Half of the starts crowd into one small region.
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     (r & mask & !(0xffff_u128 << (bits - 32))) | (0x2a01 << (bits - 16))
                 } else {
                     r & mask

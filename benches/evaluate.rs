@@ -1,0 +1,291 @@
+//! SPEC §7 benchmarks: the compiled matcher and the range-table GeoIP
+//! resolver side by side with the plain evaluator (rules kept as `ipnet`
+//! lists checked in order by `accessrules::reference::evaluate`, the country
+//! looked up with `maxminddb` per viewer), measured in the same run.
+//!
+//! Run one group with `cargo bench --bench evaluate -- GROUP` where GROUP is
+//! `docs_example`, `ip_10k`, `country`, `scaling`, `compile` or `check`.
+//! `compiled` decides one viewer per call (`Matcher::decide`,
+//! `GeoDatabase::resolve`); `compiled_batch` / `table_batch` use the batch
+//! calls (`Matcher::decide_batch`, `GeoDatabase::resolve_batch`) that
+//! `simulate --input` uses.
+//! Inputs come from `support/inputs.rs` (deterministic; viewers sampled from
+//! the embedded database's networks). Each evaluation benchmark decides a
+//! batch of [`BATCH`] pre-generated viewers per iteration and reports the
+//! rate per viewer (`Throughput::Elements`).
+
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use accessrules::{check, reference, CountryCode, Decision, GeoDatabase, Matcher, Options, Viewer};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ipnet::IpNet;
+
+#[path = "support/inputs.rs"]
+mod inputs;
+
+/// Viewers decided per benchmark iteration.
+const BATCH: usize = 4096;
+
+/// The record layout of the embedded database (ip-location-db style), the
+/// least a `maxminddb` decode can read to get the country.
+#[derive(serde::Deserialize)]
+struct CountryRecord<'a> {
+    #[serde(borrow)]
+    country_code: Option<&'a str>,
+}
+
+type MmdbReader = maxminddb::Reader<&'static [u8]>;
+
+fn mmdb_reader() -> MmdbReader {
+    maxminddb::Reader::from_source(GeoDatabase::embedded_bytes()).expect("embedded database")
+}
+
+/// The plain country lookup: a `maxminddb` tree walk and record decode.
+#[inline]
+fn mmdb_country(reader: &MmdbReader, ip: IpAddr) -> Option<CountryCode> {
+    let rec = reader.lookup(ip).expect("lookup").decode::<CountryRecord<'_>>().expect("decode");
+    rec.and_then(|r| r.country_code).and_then(CountryCode::new_case_insensitive)
+}
+
+/// The plain evaluator for one viewer: country from `maxminddb`, then the
+/// rules in order.
+#[inline]
+fn plain_decide(rules: &accessrules::RuleSet, reader: &MmdbReader, ip: IpAddr) -> Decision {
+    let viewer = Viewer::new(ip);
+    let country = mmdb_country(reader, viewer.ip());
+    reference::evaluate(rules, &viewer.with_country(country))
+}
+
+/// The compiled evaluator for one viewer: the GeoIP table consulted only
+/// when a country rule can decide.
+#[inline]
+fn compiled_decide(m: &Matcher, geo: &GeoDatabase, ip: IpAddr) -> Decision {
+    match m.decide_resolving(ip, |ip| Ok::<_, std::convert::Infallible>(geo.resolve(ip))) {
+        Ok(d) => d,
+        Err(never) => match never {},
+    }
+}
+
+fn rules_of(json: &str) -> accessrules::RuleSet {
+    let v = check(json.as_bytes(), &Options::default());
+    v.rule_set().cloned().expect("benchmark rules are valid")
+}
+
+struct Db {
+    nets: Vec<IpNet>,
+}
+
+fn db() -> Db {
+    Db { nets: inputs::nets_only(&inputs::database_networks()) }
+}
+
+fn docs_example(c: &mut Criterion, db: &Db) {
+    let rules = rules_of(inputs::DOCS_EXAMPLE);
+    let matcher = Matcher::new(&rules);
+    let geo = GeoDatabase::embedded().expect("embedded database");
+    let reader = mmdb_reader();
+    let viewers = inputs::sample_viewers(&db.nets, BATCH, inputs::SEED);
+    for &ip in &viewers {
+        assert_eq!(compiled_decide(&matcher, &geo, ip), plain_decide(&rules, &reader, ip));
+    }
+    let mut g = c.benchmark_group("docs_example");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("compiled", |b| {
+        b.iter(|| {
+            for &ip in &viewers {
+                black_box(compiled_decide(&matcher, &geo, black_box(ip)));
+            }
+        })
+    });
+    // The batch path of `simulate --input`: countries by
+    // `GeoDatabase::resolve_batch`, decisions by `Matcher::decide_batch`.
+    let (mut countries, mut batch, mut decisions) = (Vec::new(), Vec::new(), Vec::new());
+    g.bench_function("compiled_batch", |b| {
+        b.iter(|| {
+            countries.clear();
+            geo.resolve_batch(black_box(&viewers), &mut countries);
+            batch.clear();
+            batch.extend(
+                viewers.iter().zip(&countries).map(|(&ip, &c)| Viewer::new(ip).with_country(c)),
+            );
+            decisions.clear();
+            matcher.decide_batch(&batch, &mut decisions);
+            black_box(&decisions);
+        })
+    });
+    g.bench_function("plain", |b| {
+        b.iter(|| {
+            for &ip in &viewers {
+                black_box(plain_decide(&rules, &reader, black_box(ip)));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn ip_10k(c: &mut Criterion, db: &Db) {
+    let (json, picked) = inputs::large_rule_document(&db.nets, inputs::LargeDoc::BENCH);
+    let rules = rules_of(&json);
+    let matcher = Matcher::new(&rules);
+    let viewers: Vec<Viewer> = inputs::viewers_for(&picked, &db.nets, BATCH, inputs::SEED)
+        .into_iter()
+        .map(Viewer::new)
+        .collect();
+    for v in &viewers {
+        assert_eq!(matcher.decide(v), reference::evaluate(&rules, v));
+    }
+    let mut g = c.benchmark_group("ip_10k");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("compiled", |b| {
+        b.iter(|| {
+            for v in &viewers {
+                black_box(matcher.decide(black_box(v)));
+            }
+        })
+    });
+    let mut decisions = Vec::with_capacity(BATCH);
+    g.bench_function("compiled_batch", |b| {
+        b.iter(|| {
+            decisions.clear();
+            matcher.decide_batch(black_box(&viewers), &mut decisions);
+            black_box(&decisions);
+        })
+    });
+    // About 10 µs per viewer: fewer, longer samples.
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.bench_function("plain", |b| {
+        b.iter(|| {
+            for v in &viewers {
+                black_box(reference::evaluate(&rules, black_box(v)));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn country(c: &mut Criterion, db: &Db) {
+    let geo = GeoDatabase::embedded().expect("embedded database");
+    let reader = mmdb_reader();
+    let viewers = inputs::sample_viewers(&db.nets, BATCH, inputs::SEED);
+    for &ip in &viewers {
+        assert_eq!(geo.resolve(ip), mmdb_country(&reader, ip), "{ip}");
+    }
+    let mut g = c.benchmark_group("country");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("table", |b| {
+        b.iter(|| {
+            for &ip in &viewers {
+                black_box(geo.resolve(black_box(ip)));
+            }
+        })
+    });
+    let mut countries = Vec::with_capacity(BATCH);
+    g.bench_function("table_batch", |b| {
+        b.iter(|| {
+            countries.clear();
+            geo.resolve_batch(black_box(&viewers), &mut countries);
+            black_box(&countries);
+        })
+    });
+    g.bench_function("maxminddb", |b| {
+        b.iter(|| {
+            for &ip in &viewers {
+                black_box(mmdb_country(&reader, black_box(ip)));
+            }
+        })
+    });
+    g.finish();
+}
+
+/// Compiled evaluation against the number of networks: O(log n).
+fn scaling(c: &mut Criterion, db: &Db) {
+    let mut g = c.benchmark_group("scaling");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    for n in [100, 1_000, 10_000, 100_000] {
+        let shape = inputs::LargeDoc { networks: n, ..inputs::LargeDoc::BENCH };
+        let (json, picked) = inputs::large_rule_document(&db.nets, shape);
+        let doc = accessrules::check(
+            json.as_bytes(),
+            &Options {
+                limits: accessrules::Limits {
+                    max_document_bytes: 64 << 20,
+                    ..accessrules::Limits::default()
+                },
+                ..Options::default()
+            },
+        );
+        let matcher = Matcher::new(doc.rule_set().expect("valid"));
+        let viewers: Vec<Viewer> = inputs::viewers_for(&picked, &db.nets, BATCH, inputs::SEED)
+            .into_iter()
+            .map(Viewer::new)
+            .collect();
+        g.bench_with_input(BenchmarkId::new("compiled", n), &viewers, |b, viewers| {
+            b.iter(|| {
+                for v in viewers {
+                    black_box(matcher.decide(black_box(v)));
+                }
+            })
+        });
+        let mut decisions = Vec::with_capacity(BATCH);
+        g.bench_with_input(BenchmarkId::new("compiled_batch", n), &viewers, |b, viewers| {
+            b.iter(|| {
+                decisions.clear();
+                matcher.decide_batch(black_box(viewers), &mut decisions);
+                black_box(&decisions);
+            })
+        });
+    }
+    g.finish();
+}
+
+/// A typical document: five rules, 45 entries (SPEC §7: ≤ 50).
+fn typical_document(db: &Db) -> String {
+    let picked = inputs::pick_networks(&db.nets, 40, inputs::SEED ^ 1);
+    let list =
+        |nets: &[IpNet]| nets.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+    format!(
+        r#"{{"accessRules": [
+  {{"type": "ip.src", "action": "allow", "ip": [{}]}},
+  {{"type": "ip.geoip.country", "action": "block", "country": ["RU", "KP", "IR", "SY", "CU"]}},
+  {{"type": "ip.src", "action": "block", "ip": [{}]}},
+  {{"type": "ip.src", "action": "allow", "ip": [{}]}},
+  {{"type": "any", "action": "block"}}
+]}}"#,
+        list(&picked[..20]),
+        list(&picked[20..30]),
+        list(&picked[30..])
+    )
+}
+
+fn compile(c: &mut Criterion, db: &Db) {
+    let json = typical_document(db);
+    let rules = rules_of(&json);
+    let mut g = c.benchmark_group("compile");
+    g.bench_function("typical_45_entries", |b| b.iter(|| Matcher::new(black_box(&rules))));
+    g.finish();
+}
+
+fn validate(c: &mut Criterion, db: &Db) {
+    let json = typical_document(db);
+    let options = Options { now: Some(1_700_000_000), ..Options::default() };
+    let mut g = c.benchmark_group("check");
+    g.bench_function("typical_5_rules", |b| b.iter(|| check(black_box(json.as_bytes()), &options)));
+    let docs = inputs::DOCS_EXAMPLE;
+    g.bench_function("docs_example", |b| b.iter(|| check(black_box(docs.as_bytes()), &options)));
+    g.finish();
+}
+
+fn all(c: &mut Criterion) {
+    let db = db();
+    docs_example(c, &db);
+    ip_10k(c, &db);
+    country(c, &db);
+    scaling(c, &db);
+    compile(c, &db);
+    validate(c, &db);
+}
+
+criterion_group!(benches, all);
+criterion_main!(benches);
