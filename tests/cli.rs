@@ -325,3 +325,32 @@ fn readme_lists_every_code() {
         assert!(readme.contains(&row), "README lacks the row of {code}");
     }
 }
+
+#[test]
+fn viewer_input_with_a_byte_order_mark() {
+    let mut rules = tempfile::NamedTempFile::new().unwrap();
+    rules.write_all(br#"[{"type":"any","action":"block"}]"#).unwrap();
+    let out = bin()
+        .args(["simulate", rules.path().to_str().unwrap(), "--input", "-", "--format", "tsv"])
+        .write_stdin("\u{feff}8.8.8.8\n")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "8.8.8.8\tUS\tblock\t0\n");
+}
+
+#[test]
+fn cli_usage_mistakes_are_exit_2() {
+    let rules = r#"[{"type":"any","action":"block"}]"#;
+    let (code, _, err) = run(&["simulate", "-", "--input", "-"], rules);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot both be standard input"), "{err}");
+    let (code, _, err) = run(
+        &["simulate", "examples/docs-example.json", "--input", "-", "--country", "US"],
+        "8.8.8.8\n",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--country goes with --ip"), "{err}");
+    let (code, _, err) = run(&["simulate", "-", "--ip", "8.8.8.8", "--country", "uk"], rules);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean GB"), "{err}");
+}

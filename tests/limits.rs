@@ -307,7 +307,6 @@ fn binary_counts_agree_with_the_library() {
 }
 
 #[test]
-#[ignore = "bug in src/cli/stream.rs: MAX_LINE is enforced only for a line that spans chunks"]
 fn overlong_line_inside_a_chunk_is_bad_too() {
     // stream.rs documents "a line longer than MAX_LINE bytes is reported
     // and skipped", but checks the length only of the partial line left at

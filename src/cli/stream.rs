@@ -9,7 +9,7 @@
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::net::IpAddr;
 
-use accessrules::viewer_line::parse_line;
+use accessrules::viewer_line::{read_line, MAX_LINE};
 use accessrules::{Action, CountryCode, RuleKind, RuleSet};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -18,9 +18,6 @@ use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
 const CHUNK: usize = 4 << 20;
-/// Longest viewer line accepted, in bytes (an address, a country and an
-/// ndjson wrapper fit in far less).
-pub const MAX_LINE: usize = 4096;
 /// Bad lines reported one by one; the rest are only counted.
 const MAX_REPORTED_BAD_LINES: u64 = 1000;
 /// Viewers decided together ([`Evaluator::evaluate_batch`]).
@@ -82,7 +79,7 @@ fn process_part(
             None => (rest, &rest[rest.len()..]),
         };
         rest = next;
-        match parse_line(line) {
+        match read_line(line) {
             Ok(None) => {}
             Ok(Some(viewer)) => {
                 batch.viewers.push(viewer);
@@ -270,6 +267,7 @@ pub fn run(
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + MAX_LINE);
     // Inside an overlong line that started at this line number.
     let mut skipping: Option<u64> = None;
+    let mut first_read = true;
     loop {
         let want = CHUNK.saturating_sub(buf.len()).max(1);
         let before = buf.len();
@@ -278,6 +276,13 @@ pub fn run(
         })?;
         let eof = n < want;
         progress.inc((buf.len() - before) as u64);
+        if first_read {
+            // A byte-order mark, as SPEC §1 accepts for rule documents.
+            first_read = false;
+            if buf.starts_with(b"\xEF\xBB\xBF") {
+                buf.drain(..3);
+            }
+        }
         if let Some(start) = skipping {
             match memchr::memchr(b'\n', &buf) {
                 Some(i) => {
