@@ -29,7 +29,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::rule::{Action, CountryCode, Decision, RuleKind, RuleSet, Viewer, DEFAULT_ACTION};
+use crate::rule::{
+    Action, CountryCode, Decision, RuleKind, RuleSet, Viewer, COUNTRY_CODE_COUNT, DEFAULT_ACTION,
+};
 
 /// A rule index in a compiled table; [`NO_RULE`] for "no rule".
 type RuleIndex = u16;
@@ -316,7 +318,7 @@ impl<T: AddrInt + Default> IntervalTable<T> {
 pub struct Matcher {
     v4: IntervalTable<u32>,
     v6: IntervalTable<u128>,
-    countries: Box<[RuleIndex; 676]>,
+    countries: Box<[RuleIndex; COUNTRY_CODE_COUNT]>,
     first_any: RuleIndex,
     first_country_rule: RuleIndex,
     actions: Vec<Action>,
@@ -330,7 +332,7 @@ impl Matcher {
         let n = rules.rules.len().min(MAX_COMPILED_RULES);
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
-        let mut countries = Box::new([NO_RULE; 676]);
+        let mut countries = Box::new([NO_RULE; COUNTRY_CODE_COUNT]);
         let mut first_any = NO_RULE;
         let mut first_country_rule = NO_RULE;
         for (i, rule) in rules.rules[..n].iter().enumerate() {

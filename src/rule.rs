@@ -42,10 +42,12 @@ impl fmt::Display for Action {
 pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
-    /// The code from two upper-case ASCII letters; `None` for anything else.
+    /// The code from an upper-case ASCII letter and an upper-case letter or
+    /// digit (`US`; the digit admits the pseudo-codes `T1`, `A1`, `A2`,
+    /// `O1` that appear in the wild); `None` for anything else.
     pub fn new(code: &str) -> Option<CountryCode> {
         match code.as_bytes() {
-            &[a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+            &[a, b] if a.is_ascii_uppercase() && (b.is_ascii_uppercase() || b.is_ascii_digit()) => {
                 Some(CountryCode([a, b]))
             }
             _ => None,
@@ -69,15 +71,25 @@ impl CountryCode {
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
 
-    /// A dense index in `0..676` (`AA` = 0, `ZZ` = 675), for per-code tables.
+    /// A dense index in `0..COUNTRY_CODE_COUNT` for per-code tables: the
+    /// letter times 36 plus the second character (`0`–`9` = 0–9, `A`–`Z` =
+    /// 10–35); `A0` = 0, `ZZ` = 935.
     pub fn index(&self) -> usize {
-        (self.0[0] - b'A') as usize * 26 + (self.0[1] - b'A') as usize
+        let second = match self.0[1] {
+            d @ b'0'..=b'9' => d - b'0',
+            l => l - b'A' + 10,
+        };
+        (self.0[0] - b'A') as usize * 36 + second as usize
     }
 
     /// The code at a dense index (the inverse of [`CountryCode::index`]);
-    /// `None` when `index >= 676`.
+    /// `None` when `index >= COUNTRY_CODE_COUNT`.
     pub fn from_index(index: usize) -> Option<CountryCode> {
-        (index < 676).then(|| CountryCode([b'A' + (index / 26) as u8, b'A' + (index % 26) as u8]))
+        (index < COUNTRY_CODE_COUNT).then(|| {
+            let second = (index % 36) as u8;
+            let second = if second < 10 { b'0' + second } else { b'A' + second - 10 };
+            CountryCode([b'A' + (index / 36) as u8, second])
+        })
     }
 }
 
@@ -101,6 +113,10 @@ impl FromStr for CountryCode {
         CountryCode::new(s).ok_or_else(|| InvalidCountryCode(s.to_owned()))
     }
 }
+
+/// How many codes [`CountryCode`] can hold (26 letters × 36 letters and
+/// digits), the size of per-code tables.
+pub const COUNTRY_CODE_COUNT: usize = 26 * 36;
 
 /// A string that is not two upper-case ASCII letters.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -292,9 +308,14 @@ mod tests {
         assert!(CountryCode::new("USA").is_none());
         assert_eq!(CountryCode::new_case_insensitive("gb").unwrap().as_str(), "GB");
         let zz = CountryCode::new("ZZ").unwrap();
-        assert_eq!(zz.index(), 675);
-        assert_eq!(CountryCode::from_index(675), Some(zz));
-        assert_eq!(CountryCode::from_index(676), None);
+        assert_eq!(zz.index(), COUNTRY_CODE_COUNT - 1);
+        assert_eq!(CountryCode::from_index(COUNTRY_CODE_COUNT - 1), Some(zz));
+        assert_eq!(CountryCode::from_index(COUNTRY_CODE_COUNT), None);
+        assert!(CountryCode::new("T1").is_some());
+        assert!(CountryCode::new("1T").is_none());
+        for i in 0..COUNTRY_CODE_COUNT {
+            assert_eq!(CountryCode::from_index(i).unwrap().index(), i);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! (SPEC §2): the address is any IPv4 address or any IPv6 address **except**
 //! the IPv4-mapped block `::ffff:0:0/96` (a viewer written that way *is* the
 //! IPv4 address, see [`crate::canonical_ip`]), and the country is one of the
-//! 676 two-letter codes `AA`..`ZZ` or *unknown*.
+//! 936 codes `A0`..`ZZ` ([`CountryCode`]) or *unknown*.
 //!
 //! Building blocks:
 //!
@@ -14,7 +14,7 @@
 //!   ever iterates over individual addresses, so the full IPv6 line is as
 //!   cheap as a single host.
 //! * [`IpSet`]: one [`IntervalSet`] per address family.
-//! * [`CountrySet`]: a 676-bit set of country codes. *Unknown* is never in a
+//! * [`CountrySet`]: a 936-bit set of country codes. *Unknown* is never in a
 //!   country set: it matches no country rule (SPEC §2).
 //! * [`RuleSpace`]: the partition of the viewer space into *atoms* for a list
 //!   of rules. Each address family's line is cut at every network boundary of
@@ -584,18 +584,18 @@ pub fn dedup_countries(codes: &[CountryCode]) -> Vec<CountryCode> {
 // CountrySet
 // ---------------------------------------------------------------------------
 
-const COUNTRY_CODES: usize = 676;
-const COUNTRY_WORDS: usize = COUNTRY_CODES.div_ceil(64); // 11
-const LAST_WORD_MASK: u64 = (1u64 << (COUNTRY_CODES % 64)) - 1; // 36 valid bits
+const COUNTRY_CODES: usize = crate::rule::COUNTRY_CODE_COUNT;
+const COUNTRY_WORDS: usize = COUNTRY_CODES.div_ceil(64);
+const LAST_WORD_MASK: u64 = (1u64 << (COUNTRY_CODES % 64)) - 1; // COUNTRY_CODES % 64 != 0
 
-/// A set of the 676 two-letter codes `AA`..`ZZ` (bit [`CountryCode::index`]).
+/// A set of the 936 codes `A0`..`ZZ` ([`CountryCode`]) (bit [`CountryCode::index`]).
 ///
 /// *Unknown* country is not a member of any country set: an unknown country
-/// matches no country rule (SPEC §2). The complement is taken within the 676
+/// matches no country rule (SPEC §2). The complement is taken within the 936
 /// codes. Copyable, fixed size, every operation O(1) (11 words).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct CountrySet {
-    // INVARIANT: bits at positions >= 676 (the high bits of the last word)
+    // INVARIANT: bits at positions >= 936 (the high bits of the last word)
     // are always zero, so `==` is set equality.
     bits: [u64; COUNTRY_WORDS],
 }
@@ -612,7 +612,7 @@ impl CountrySet {
         CountrySet::default()
     }
 
-    /// All 676 codes.
+    /// All 936 codes.
     pub fn all() -> CountrySet {
         let mut bits = [u64::MAX; COUNTRY_WORDS];
         bits[COUNTRY_WORDS - 1] = LAST_WORD_MASK;
@@ -666,7 +666,7 @@ impl CountrySet {
         self.zip(other, |a, b| a & !b)
     }
 
-    /// The codes (of the 676) not in `self`.
+    /// The codes (of the 936) not in `self`.
     pub fn complement(&self) -> CountrySet {
         CountrySet::all().difference(self)
     }
@@ -686,7 +686,7 @@ impl CountrySet {
         self.bits.iter().all(|&w| w == 0)
     }
 
-    /// Whether the set has all 676 codes.
+    /// Whether the set has all 936 codes.
     pub fn is_full(&self) -> bool {
         *self == CountrySet::all()
     }
@@ -869,12 +869,12 @@ pub struct Takeover {
 /// Shape: the IPv4 line and the IPv6 viewer line (all of IPv6 but
 /// [`IPV4_MAPPED`]) are each cut at every boundary of every `ip.src` network
 /// (host bits ignored) and the pieces grouped by which `ip.src` rules match
-/// them ([`IpClass`]; at least one class per family). The 676 codes are
+/// them ([`IpClass`]; at least one class per family). The 936 codes are
 /// grouped by which country rules list them ([`CountryClass`]); the class
 /// listed by no rule also holds *unknown*, and always exists. The atoms are
 /// all (IP class, country class) pairs. Sizes: with `k` `ip.src` and `c`
 /// country rules there are at most `2 · min(2^k, pieces)` IP classes and
-/// `min(2^c, 676) + 1` country classes.
+/// `min(2^c, 936) + 1` country classes.
 ///
 /// Building is O(N log N) in the number of networks plus O(C) in the number
 /// of listed codes; analyses are linear in the number of atoms.
@@ -1466,7 +1466,7 @@ mod tests {
         assert_eq!(a.len(), 4);
         assert_eq!(a.min(), Some(cc("AA")));
         assert_eq!(a.iter().collect::<Vec<_>>(), vec![cc("AA"), cc("DE"), cc("US"), cc("ZZ")]);
-        assert_eq!(a.complement().len(), 672);
+        assert_eq!(a.complement().len(), COUNTRY_CODES - 4);
         assert!(a.union(&a.complement()).is_full());
         assert!(a.intersection(&a.complement()).is_empty());
         assert!(CountrySet::all().complement().is_empty());
@@ -1588,9 +1588,9 @@ mod tests {
 
     #[test]
     fn all_countries_do_not_cover_unknown() {
-        let every: Vec<Rule> = (0..676)
+        let every: Vec<Rule> = (0..COUNTRY_CODES)
             .collect::<Vec<usize>>()
-            .chunks(338)
+            .chunks(COUNTRY_CODES / 2)
             .map(|c| {
                 Rule::country(c.iter().filter_map(|&i| CountryCode::from_index(i)).collect(), Block)
             })

@@ -984,7 +984,7 @@ impl<'a> Cx<'a> {
                         help,
                     );
                 }
-                None if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
+                None if CountryCode::new_case_insensitive(s).is_some() => {
                     ok = false;
                     self.push(
                         Code::CountryCase,

@@ -18,7 +18,7 @@ struct NdjsonViewer {
 
 fn country_from_bytes(b: &[u8]) -> Option<CountryCode> {
     match b {
-        [x, y] if x.is_ascii_alphabetic() && y.is_ascii_alphabetic() => {
+        [x, y] if x.is_ascii_alphabetic() && y.is_ascii_alphanumeric() => {
             let up = [x.to_ascii_uppercase(), y.to_ascii_uppercase()];
             let code = CountryCode::new(std::str::from_utf8(&up).ok()?)?;
             // Assigned codes and the pseudo-codes logs carry (`XX`, `EU`).

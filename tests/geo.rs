@@ -299,7 +299,7 @@ fn malformed_country_values_are_errors_naming_value_and_network() {
     for (value, shown) in [
         (json!({"country_code": "USA"}), "\"USA\""),
         (json!({"country_code": ""}), "\"\""),
-        (json!({"country": {"iso_code": "U1"}}), "\"U1\""),
+        (json!({"country": {"iso_code": "1U"}}), "\"1U\""),
         (json!({"country_code": 840}), "<a number>"),
         (json!({"registered_country": {"iso_code": ["US"]}}), "<an array>"),
     ] {
@@ -903,4 +903,13 @@ fn resolvers_are_send_and_sync() {
     check::<GeoDatabase>();
     check::<StaticCountries>();
     check::<Box<dyn CountryResolver>>();
+}
+
+#[test]
+fn pseudo_codes_with_digits_are_countries_of_the_database() {
+    // Legacy GeoIP data carries A1/A2/O1 and Cloudflare T1: they load and
+    // match a rule that lists them (SPEC §3 makes such rules warnings).
+    let bytes = v6db(&[("81.2.69.0/24", json!({"country_code": "A1"}))]);
+    let db = GeoDatabase::from_bytes(bytes).unwrap();
+    assert_eq!(db.resolve(ip("81.2.69.1")), cc("A1"));
 }

@@ -133,12 +133,15 @@ pub(crate) struct BadValue {
     pub(crate) value: String,
 }
 
-/// Two ASCII letters of either case, as the table code (`index + 1`).
+/// A letter and a letter or digit, either case, as the table code
+/// (`CountryCode::index() + 1`; this file is also compiled by build.rs, so
+/// it repeats that formula: letter × 36 + second, digits before letters).
 pub(crate) fn code_of(value: &str) -> Option<u16> {
     match value.as_bytes() {
-        &[a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+        &[a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphanumeric() => {
             let (a, b) = (a.to_ascii_uppercase(), b.to_ascii_uppercase());
-            Some(u16::from(a - b'A') * 26 + u16::from(b - b'A') + 1)
+            let second = if b.is_ascii_digit() { b - b'0' } else { b - b'A' + 10 };
+            Some(u16::from(a - b'A') * 36 + u16::from(second) + 1)
         }
         _ => None,
     }
@@ -1177,10 +1180,12 @@ mod tests {
 
     #[test]
     fn country_values() {
-        assert_eq!(code_of("AA"), Some(1));
-        assert_eq!(code_of("zz"), Some(676));
+        assert_eq!(code_of("A0"), Some(1));
+        assert_eq!(code_of("AA"), Some(11));
+        assert_eq!(code_of("zz"), Some(936));
+        assert_eq!(code_of("T1"), Some(19 * 36 + 1 + 1));
         assert_eq!(code_of("Gb"), code_of("GB"));
-        for bad in ["", "A", "USA", "U1", "É", "  "] {
+        for bad in ["", "A", "USA", "1U", "É", "  "] {
             assert_eq!(code_of(bad), None, "{bad:?}");
         }
     }
