@@ -120,8 +120,9 @@ impl Reason {
                 };
                 if *other_family > 0 {
                     s.push_str(&format!(
-                        "; its {other_family} {other} {} never match an {fam} viewer",
-                        plural(*other_family)
+                        "; its {other_family} {other} {} never {} an {fam} viewer",
+                        plural(*other_family),
+                        if *other_family == 1 { "matches" } else { "match" }
                     ));
                 }
                 s

@@ -294,7 +294,10 @@ impl<'a> Cx<'a> {
                     Code::MisspeltField,
                     &p,
                     m.key_span,
-                    format!("unknown field {:?} in {owner}; field names are case-sensitive", m.key),
+                    format!(
+                        "unknown field {} in {owner}; field names are case-sensitive",
+                        quoted(&m.key)
+                    ),
                     Some(format!("did you mean {right:?}?")),
                 );
             } else {
@@ -302,7 +305,10 @@ impl<'a> Cx<'a> {
                     Code::UnknownField,
                     &p,
                     m.key_span,
-                    format!("unknown field {:?} in {owner} takes no part in the rules", m.key),
+                    format!(
+                        "unknown field {} in {owner} takes no part in the rules",
+                        quoted(&m.key)
+                    ),
                     Some("remove it".into()),
                 );
             }
@@ -407,7 +413,7 @@ impl<'a> Cx<'a> {
                     Code::TimeNotInteger,
                     &path,
                     node.span,
-                    format!("`{name}` is the string {s:?}; the service wants an integer"),
+                    format!("`{name}` is the string {}; the service wants an integer", quoted(s)),
                     parsed.map(|v| format!("write {v} without quotes")),
                 );
                 self.time_severity_fix();
@@ -581,7 +587,7 @@ impl<'a> Cx<'a> {
                         Code::UnknownType,
                         &pointer_push(path, "type"),
                         *span,
-                        format!("unknown rule type {t:?}"),
+                        format!("unknown rule type {}", quoted(t)),
                         Some(help),
                     );
                     None
@@ -616,7 +622,7 @@ impl<'a> Cx<'a> {
                         Code::UnknownAction,
                         &pointer_push(path, "action"),
                         *span,
-                        format!("unknown action {a:?}"),
+                        format!("unknown action {}", quoted(a)),
                         Some(help),
                     );
                     None
@@ -718,7 +724,7 @@ impl<'a> Cx<'a> {
     ) -> Option<Vec<(&'n str, Span)>> {
         let NodeKind::Array(items) = &node.kind else {
             let help = match &node.kind {
-                NodeKind::String(s) => Some(format!("write [{s:?}]")),
+                NodeKind::String(s) if s.len() <= 100 => Some(format!("write [{s:?}]")),
                 _ => None,
             };
             self.push(
@@ -943,6 +949,7 @@ impl<'a> Cx<'a> {
             let p = pointer_push(path, &j.to_string());
             source.entries.push(self.doc.location(p.clone(), *span));
             let help = country::suggestion(s).map(|c| format!("write \"{c}\""));
+            let qs = quoted(s);
             match CountryCode::new(s) {
                 Some(code) if country::is_assigned(code) => {
                     if let Some(&first) = first_at.get(&code) {
@@ -954,7 +961,7 @@ impl<'a> Cx<'a> {
                             Code::DuplicateEntry,
                             &p,
                             *span,
-                            format!("{s:?} repeats entry {first} of the same rule"),
+                            format!("{qs} repeats entry {first} of the same rule"),
                             Some("remove the repeated entry".into()),
                         );
                         d.related.push(rel);
@@ -969,7 +976,7 @@ impl<'a> Cx<'a> {
                         Code::PseudoCountry,
                         &p,
                         *span,
-                        format!("{s:?} is {what}; country databases rarely give it, so it matches only viewers whose country is given or looked up as {s}"),
+                        format!("{qs} is {what}; country databases rarely give it, so it matches only viewers whose country is given or looked up as {s}"),
                         Some("list the ISO 3166-1 codes of the countries meant".into()),
                     );
                     codes.push(code);
@@ -980,7 +987,7 @@ impl<'a> Cx<'a> {
                         Code::CountryUnassigned,
                         &p,
                         *span,
-                        format!("{s:?} is not an assigned ISO 3166-1 alpha-2 country code"),
+                        format!("{qs} is not an assigned ISO 3166-1 alpha-2 country code"),
                         help,
                     );
                 }
@@ -990,9 +997,7 @@ impl<'a> Cx<'a> {
                         Code::CountryCase,
                         &p,
                         *span,
-                        format!(
-                            "{s:?} is not upper case; country codes are two upper-case letters"
-                        ),
+                        format!("{qs} is not upper case; country codes are two upper-case letters"),
                         help,
                     );
                 }
@@ -1002,13 +1007,24 @@ impl<'a> Cx<'a> {
                         Code::InvalidCountry,
                         &p,
                         *span,
-                        format!("{s:?} is not a two-letter ISO 3166-1 alpha-2 country code"),
+                        format!("{qs} is not a two-letter ISO 3166-1 alpha-2 country code"),
                         help,
                     );
                 }
             }
         }
         ok.then_some(codes)
+    }
+}
+
+/// `value` quoted for a message, cut to 40 characters so that a huge value
+/// is never echoed whole.
+fn quoted(value: &str) -> String {
+    if value.chars().count() <= 40 {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(40).collect();
+        format!("{head:?}… ({} bytes)", value.len())
     }
 }
 

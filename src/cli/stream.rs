@@ -218,7 +218,9 @@ impl Run<'_> {
 }
 
 fn progress_bar(len: Option<u64>) -> ProgressBar {
-    if !io::stderr().is_terminal() {
+    // Only when standard error is a terminal and results do not go to the
+    // same terminal (the bar would be drawn over them).
+    if !io::stderr().is_terminal() || io::stdout().is_terminal() {
         return ProgressBar::hidden();
     }
     match len {
