@@ -162,6 +162,6 @@ mod tests {
         assert_eq!(e.decision.rule, Some(1));
         assert_eq!(e.steps[0].reason, Reason::NotInNetworks { same_family: 0, other_family: 1 });
         assert!(e.steps[2].matched && !e.steps[2].reached);
-        assert!(e.steps[0].reason.describe(&v).contains("never match an IPv6 viewer"));
+        assert!(e.steps[0].reason.describe(&v).contains("never matches an IPv6 viewer"));
     }
 }

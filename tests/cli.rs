@@ -246,7 +246,7 @@ fn explain_names_the_matching_network_and_decision() {
     assert!(out.contains("93.184.216.34 is in 93.184.216.0/24"), "{out}");
     assert!(out.contains("decision: allow by rule 0"), "{out}");
     let (_, out, _) = run(&["explain", "-", "--ip", "2606:2800:220:1::1"], rules);
-    assert!(out.contains("never match an IPv6 viewer"), "{out}");
+    assert!(out.contains("never matches an IPv6 viewer"), "{out}");
     assert!(out.contains("decision: block by rule 1"), "{out}");
 }
 
