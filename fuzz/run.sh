@@ -34,6 +34,14 @@ seeds() {
     esac
 }
 
+# A dictionary of tokens per target (if any).
+dict() {
+    case $1 in
+        parse_validate) echo "-dict=$here/dict/rules.dict" ;;
+        viewer_lines) echo "-dict=$here/dict/viewers.dict" ;;
+    esac
+}
+
 # Longest input libFuzzer may generate, per target.
 max_len() {
     case $1 in
@@ -55,7 +63,7 @@ for t in "${targets[@]}"; do
     set +e
     cargo +nightly fuzz run "$t" "corpus/$t" "$(seeds "$t")" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -max_len="$(max_len "$t")" -print_final_stats=1 >"$log" 2>&1
+        -max_len="$(max_len "$t")" -print_final_stats=1 $(dict "$t") >"$log" 2>&1
     rc=$?
     set -e
     elapsed=$(($(date +%s) - start))

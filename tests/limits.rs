@@ -523,3 +523,33 @@ fn human_output_of_a_one_line_document_is_bounded() {
         json.stdout.len()
     );
 }
+
+#[test]
+#[ignore = "bug in src/cli/mod.rs: a broken pipe turns validate's exit 1 (invalid) into 0"]
+fn broken_pipe_keeps_the_verdict_of_validate() {
+    // `set -o pipefail; accessrules validate bad.json | head -1` exits 0:
+    // `main` maps any broken pipe to success, also when the diagnostics of
+    // an invalid document were being written, so a CI step that pipes the
+    // report loses the verdict. Quiet, yes; but the status should stay 1
+    // (exit 1 = invalid rules, SPEC §4). Fix: in `validate`, on a broken
+    // pipe, still return `Failure::Invalid` for an invalid document.
+    let dir = tempfile::tempdir().unwrap();
+    let ips: Vec<String> =
+        (0..20_000).map(|i| format!("\"999.{}.{}.1\"", i >> 8, i & 255)).collect();
+    let doc = format!(r#"[{{"type":"ip.src","ip":[{}],"action":"allow"}}]"#, ips.join(","));
+    let rules = write(dir.path(), "bad.json", doc.as_bytes());
+    for format in ["json", "human"] {
+        let mut child = std::process::Command::new(bin_path())
+            .args(["validate", "--format", format])
+            .arg(&rules)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        assert!(out.stderr.is_empty(), "{format}");
+    }
+}

@@ -259,7 +259,7 @@ impl Input {
 
 /// First, last, and the neighbours of a network; IPv4 ones also mapped.
 fn edge(net: &IpNet, which: u8) -> IpAddr {
-    let ip = match net {
+    match net {
         IpNet::V4(n) => {
             let (lo, hi) = (u32::from(n.network()), u32::from(n.broadcast()));
             let a = match which % 4 {
@@ -285,8 +285,7 @@ fn edge(net: &IpNet, which: u8) -> IpAddr {
             };
             IpAddr::V6(Ipv6Addr::from(a))
         }
-    };
-    ip
+    }
 }
 
 impl fmt::Debug for Input {
