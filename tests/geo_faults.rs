@@ -345,7 +345,6 @@ fn ipv4_only_database_leaves_ipv6_viewers_unknown() {
 }
 
 #[test]
-#[ignore = "bug in src/geo/mod.rs: GeoDatabase::open reads a file of any size whole (std::fs::read)"]
 fn endless_geoip_file_is_refused_not_read_whole() {
     // `--geoip /dev/zero` (or a FIFO, or a mistaken multi-GB file) is read
     // until memory runs out: unbounded allocation on input (SPEC §8). Run

@@ -248,12 +248,17 @@ fn validate(args: ValidateArgs) -> Outcome {
     if args.fix {
         return fix(&validation, &name);
     }
-    match args.format {
-        DiagnosticFormat::Json => render::write_json(&mut out, &validation)?,
+    let written = match args.format {
+        DiagnosticFormat::Json => render::write_json(&mut out, &validation),
         DiagnosticFormat::Human => {
             let colour = use_colour(io::stdout().is_terminal());
-            render::write_human(&mut out, &validation, &name, colour)?;
+            render::write_human(&mut out, &validation, &name, colour)
         }
+    };
+    // A reader that went away (`| head`) does not change the verdict.
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
     }
     if !validation.is_valid() || (args.deny_warnings && validation.warning_count() > 0) {
         return Err(Failure::Invalid);
