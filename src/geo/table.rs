@@ -804,44 +804,36 @@ pub(crate) struct TableView {
     c6: usize,
     d6: usize,
     // Every SAMPLE-th start of each family (built when the table is read,
-    // not stored): a directory block can hold tens of thousands of ranges
-    // (IPv6 networks crowd into a few /16s), and these narrow such a window
-    // to SAMPLE ranges with a search over a small, cache-resident array.
+    // not stored), IPv6 ones cut to their top 64 bits: a directory block
+    // can hold tens of thousands of ranges (IPv6 networks crowd into a few
+    // /16s), and these narrow such a window to SAMPLE ranges with a
+    // branch-free search over a small, cache-resident array.
     samples4: Vec<u32>,
-    samples6: Vec<u128>,
+    samples6: Vec<u64>,
 }
 
 /// Starts per sample block (see `TableView::samples4`).
 const SAMPLE: usize = 16;
 
-/// In `keys` (sorted, `keys[0] <= x`), the index of the last key `<= x`:
-/// branch-free halving (each step a conditional move).
+/// The index `j` of the last sample `<= x` among `samples[j_lo ..= j_hi]`,
+/// given `samples[j_lo] <= x`: branch-free halving, each step a conditional
+/// move.
 #[inline(always)]
-fn last_le_sorted<T: Ord + Copy>(keys: &[T], x: T) -> usize {
-    let (mut base, mut len) = (0usize, keys.len());
+fn sample_block<T: Ord + Copy>(samples: &[T], x: T, j_lo: usize, j_hi: usize) -> Option<usize> {
+    let window = samples.get(j_lo..=j_hi)?;
+    let (mut base, mut len) = (0, window.len());
     while len > 1 {
         let half = len / 2;
-        let probe = keys.get(base + half).is_some_and(|&k| k <= x);
-        base = std::hint::select_unpredictable(probe, base + half, base);
+        base = std::hint::select_unpredictable(window[base + half] <= x, base + half, base);
         len -= half;
     }
-    base
+    Some(j_lo + base)
 }
 
-/// Narrows the window `lo ..= hi` (which holds the answer, with the start
-/// of `lo` `<= x`) to one sample block, given `samples[j]` = start
-/// `j * SAMPLE`.
+/// The part of the window `lo ..= hi` (which holds the answer) in sample
+/// block `j`, given that the block's first start is `<=` the address.
 #[inline(always)]
-fn narrow<T: Ord + Copy>(samples: &[T], x: T, lo: usize, hi: usize) -> (usize, usize) {
-    if hi - lo < SAMPLE {
-        return (lo, hi);
-    }
-    let (j_lo, j_hi) = (lo / SAMPLE, hi / SAMPLE);
-    let Some(window) = samples.get(j_lo..=j_hi) else {
-        return (lo, hi);
-    };
-    // samples[j_lo] <= start[lo] <= x.
-    let j = j_lo + last_le_sorted(window, x);
+fn clip(lo: usize, hi: usize, j: usize) -> (usize, usize) {
     (lo.max(j * SAMPLE), hi.min(j * SAMPLE + SAMPLE - 1))
 }
 
@@ -931,9 +923,10 @@ impl TableView {
         if b.len() != end {
             return Err(format!("country table is {} bytes, expected {end}", b.len()));
         }
-        let samples4 = (0..v4_len).step_by(SAMPLE).map(|i| u32_at(b, s4 + 4 * i)).collect();
-        let samples6 = if has_v6 {
-            (0..v6_len).step_by(SAMPLE).map(|i| u128_at(b, s6 + 16 * i)).collect()
+        let samples4: Vec<u32> =
+            (0..v4_len).step_by(SAMPLE).map(|i| u32_at(b, s4 + 4 * i)).collect();
+        let samples6: Vec<u64> = if has_v6 {
+            (0..v6_len).step_by(SAMPLE).map(|i| (u128_at(b, s6 + 16 * i) >> 64) as u64).collect()
         } else {
             Vec::new()
         };
@@ -957,6 +950,35 @@ impl TableView {
         })
     }
 
+    /// Narrows the window `lo ..= hi` of an IPv4 address (holding its
+    /// range, whose start is `<=` the address) to one sample block.
+    #[inline(always)]
+    fn narrow4(&self, ip: u32, lo: usize, hi: usize) -> (usize, usize) {
+        if hi - lo < SAMPLE {
+            return (lo, hi);
+        }
+        // samples4[lo / SAMPLE] <= start of lo <= ip.
+        match sample_block(&self.samples4, ip, lo / SAMPLE, hi / SAMPLE) {
+            Some(j) => clip(lo, hi, j),
+            None => (lo, hi),
+        }
+    }
+
+    /// [`TableView::narrow4`] for IPv6, comparing the top 64 bits: the
+    /// block found is the right one unless its first start shares the
+    /// address's /64 and lies above it (checked; then the window is kept).
+    #[inline(always)]
+    fn narrow6(&self, ip: u128, lo: usize, hi: usize) -> (usize, usize) {
+        if hi - lo < SAMPLE {
+            return (lo, hi);
+        }
+        let top = (ip >> 64) as u64;
+        match sample_block(&self.samples6, top, lo / SAMPLE, hi / SAMPLE) {
+            Some(j) if u128_at(&self.bytes, self.s6 + 16 * j * SAMPLE) <= ip => clip(lo, hi, j),
+            _ => (lo, hi),
+        }
+    }
+
     /// The code of an IPv4 address (never an alias).
     #[inline]
     pub(crate) fn v4(&self, ip: u32) -> u16 {
@@ -966,7 +988,7 @@ impl TableView {
         if lo == hi {
             return code;
         }
-        let (lo, hi) = narrow(&self.samples4, ip, lo, hi);
+        let (lo, hi) = self.narrow4(ip, lo, hi);
         let starts = b.get(self.s4 + 4 * lo..self.s4 + 4 * (hi + 1)).unwrap_or(&[]);
         let i = lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
         u16_at(b, self.c4 + 2 * i)
@@ -1008,7 +1030,7 @@ impl TableView {
         let code = if lo == hi {
             code
         } else {
-            let (lo, hi) = narrow(&self.samples6, ip, lo, hi);
+            let (lo, hi) = self.narrow6(ip, lo, hi);
             let starts = b.get(self.s6 + 16 * lo..self.s6 + 16 * (hi + 1)).unwrap_or(&[]);
             let i = lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
             u16_at(b, self.c6 + 2 * i)
