@@ -1143,6 +1143,33 @@ mod tests {
         }
     }
 
+    /// Wide directory windows whose sample blocks share a /64 with the
+    /// address (the samples compare top 64 bits only).
+    #[test]
+    fn ipv6_starts_crowded_into_one_slash_64() {
+        let mut rng = Rng(0x9e37_79b9);
+        let p = 0x2a01_0db8_0000_0001u128 << 64;
+        let mut starts: Vec<u128> = (0..3000).map(|_| p | u128::from(rng.next())).collect();
+        starts.extend((0..3000).map(|i| p + (u128::from(i as u32) << 64)));
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        let mut v6 = Ranges::default();
+        for (i, &s) in starts.iter().enumerate() {
+            v6.push(s, (i % 7) as u16 * 10);
+        }
+        let mut v4 = Ranges::default();
+        v4.push(0, 0);
+        let built = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 };
+        let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+        let v6 = built.v6.as_ref().unwrap();
+        for &s in &v6.starts {
+            for ip in [s, s.wrapping_sub(1), s.wrapping_add(1)] {
+                assert_eq!(view.v6(ip), Some(naive(v6, ip)), "{ip:#x}");
+            }
+        }
+    }
+
     #[test]
     fn ipv4_only_table_has_no_ipv6_answers() {
         let mut v4 = Ranges::default();
