@@ -812,6 +812,15 @@ pub(crate) struct TableView {
     samples6: Vec<u64>,
 }
 
+/// Where a lookup's range is: ranges `lo ..= hi` (at most [`SAMPLE`]), and
+/// the code when the directory alone answered.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Window {
+    lo: usize,
+    hi: usize,
+    code: Option<u16>,
+}
+
 /// Starts per sample block (see `TableView::samples4`).
 const SAMPLE: usize = 16;
 
@@ -982,65 +991,97 @@ impl TableView {
     /// The code of an IPv4 address (never an alias).
     #[inline]
     pub(crate) fn v4(&self, ip: u32) -> u16 {
-        let b = &self.bytes[..];
+        self.finish_v4(ip, self.locate_v4(ip))
+    }
+
+    /// The first part of [`TableView::v4`]: the directory entry and the
+    /// samples, which are small and mostly cached.
+    #[inline(always)]
+    pub(crate) fn locate_v4(&self, ip: u32) -> Window {
         let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
-        let (lo, hi, code) = window(b, self.d4 + DIR_ENTRY * k, self.v4_len);
+        let (lo, hi, code) = window(&self.bytes, self.d4 + DIR_ENTRY * k, self.v4_len);
         if lo == hi {
-            return code;
+            return Window { lo, hi, code: Some(code) };
         }
         let (lo, hi) = self.narrow4(ip, lo, hi);
-        let starts = b.get(self.s4 + 4 * lo..self.s4 + 4 * (hi + 1)).unwrap_or(&[]);
-        let i = lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
+        Window { lo, hi, code: None }
+    }
+
+    /// The rest of [`TableView::v4`]: the search among at most [`SAMPLE`]
+    /// starts and the code, the reads that miss the cache.
+    #[inline(always)]
+    pub(crate) fn finish_v4(&self, ip: u32, w: Window) -> u16 {
+        if let Some(code) = w.code {
+            return code;
+        }
+        let b = &self.bytes[..];
+        let starts = b.get(self.s4 + 4 * w.lo..self.s4 + 4 * (w.hi + 1)).unwrap_or(&[]);
+        let i = w.lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
         u16_at(b, self.c4 + 2 * i)
     }
 
-    /// Reads, without branching on their values, the table bytes that
-    /// [`TableView::v4`] reads first for `ip`: its directory entry and the
-    /// first start and code of its window. Returns bits of them, so that the
-    /// reads are not optimised away. Used to warm the cache for a batch.
-    #[inline]
-    pub(crate) fn touch_v4(&self, ip: u32) -> u64 {
+    /// Reads, without branching on their values, the bytes that
+    /// [`TableView::finish_v4`] reads for `w` (its first and last start and
+    /// its first code), returning bits of them so that the reads stay.
+    /// [`GeoDatabase::resolve_batch`] touches the windows of a wave of
+    /// addresses this way so that their cache misses overlap.
+    ///
+    /// [`GeoDatabase::resolve_batch`]: super::GeoDatabase::resolve_batch
+    #[inline(always)]
+    pub(crate) fn touch_v4(&self, w: Window) -> u64 {
         let b = &self.bytes[..];
-        let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
-        let entry = u64_at(b, self.d4 + DIR_ENTRY * k);
-        let lo = entry as u32 as usize;
-        entry ^ u64::from(u32_at(b, self.s4 + 4 * lo)) ^ u64::from(u16_at(b, self.c4 + 2 * lo))
-    }
-
-    /// [`TableView::touch_v4`] for [`TableView::v6`].
-    #[inline]
-    pub(crate) fn touch_v6(&self, ip: u128) -> u64 {
-        let b = &self.bytes[..];
-        let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
-        let entry = u64_at(b, self.d6 + DIR_ENTRY * k);
-        let lo = entry as u32 as usize;
-        entry ^ u64_at(b, self.s6 + 16 * lo) ^ u64::from(u16_at(b, self.c6 + 2 * lo))
+        let starts = u32_at(b, self.s4 + 4 * w.lo) ^ u32_at(b, self.s4 + 4 * w.hi);
+        u64::from(starts) ^ u64::from(u16_at(b, self.c4 + 2 * w.lo))
     }
 
     /// The code of an IPv6 address, aliases resolved; `None` when the
     /// database has no IPv6 tree.
     #[inline]
     pub(crate) fn v6(&self, ip: u128) -> Option<u16> {
+        Some(self.finish_v6(ip, self.locate_v6(ip)?))
+    }
+
+    /// [`TableView::locate_v4`] for IPv6; `None` without an IPv6 tree.
+    #[inline(always)]
+    pub(crate) fn locate_v6(&self, ip: u128) -> Option<Window> {
         if !self.has_v6 {
             return None;
         }
-        let b = &self.bytes[..];
         let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
-        let (lo, hi, code) = window(b, self.d6 + DIR_ENTRY * k, self.v6_len);
-        let code = if lo == hi {
-            code
-        } else {
-            let (lo, hi) = self.narrow6(ip, lo, hi);
-            let starts = b.get(self.s6 + 16 * lo..self.s6 + 16 * (hi + 1)).unwrap_or(&[]);
-            let i = lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
-            u16_at(b, self.c6 + 2 * i)
+        let (lo, hi, code) = window(&self.bytes, self.d6 + DIR_ENTRY * k, self.v6_len);
+        if lo == hi {
+            return Some(Window { lo, hi, code: Some(code) });
+        }
+        let (lo, hi) = self.narrow6(ip, lo, hi);
+        Some(Window { lo, hi, code: None })
+    }
+
+    /// [`TableView::finish_v4`] for IPv6, aliases of the IPv4 tree resolved.
+    #[inline(always)]
+    pub(crate) fn finish_v6(&self, ip: u128, w: Window) -> u16 {
+        let code = match w.code {
+            Some(code) => code,
+            None => {
+                let b = &self.bytes[..];
+                let starts = b.get(self.s6 + 16 * w.lo..self.s6 + 16 * (w.hi + 1)).unwrap_or(&[]);
+                let i = w.lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
+                u16_at(b, self.c6 + 2 * i)
+            }
         };
         if code & ALIAS != 0 {
             let depth = u32::from(code & !ALIAS).min(96);
-            Some(self.v4((ip << depth >> 96) as u32))
+            self.v4((ip << depth >> 96) as u32)
         } else {
-            Some(code)
+            code
         }
+    }
+
+    /// [`TableView::touch_v4`] for IPv6.
+    #[inline(always)]
+    pub(crate) fn touch_v6(&self, w: Window) -> u64 {
+        let b = &self.bytes[..];
+        let starts = u64_at(b, self.s6 + 16 * w.lo) ^ u64_at(b, self.s6 + 16 * w.hi);
+        starts ^ u64::from(u16_at(b, self.c6 + 2 * w.lo))
     }
 
     /// Ranges in the IPv4 and IPv6 tables.
