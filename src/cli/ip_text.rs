@@ -84,10 +84,13 @@ impl Buf {
             if i > 0 {
                 self.push(b':');
             }
-            // Hex digits without leading zeros (at least one digit).
-            let digits = (16 - g.leading_zeros()).div_ceil(4).max(1);
-            for d in (0..digits).rev() {
-                self.push(HEX[usize::from(g >> (4 * d) & 0xf)]);
+            // The four hex digits, then only the last `digits` of them (no
+            // leading zeros, at least one digit).
+            let all = [12, 8, 4, 0].map(|shift| HEX[usize::from(g >> shift & 0xf)]);
+            let digits = (16 - g.leading_zeros()).div_ceil(4).max(1) as usize;
+            if let Some(dst) = self.bytes.get_mut(self.len..self.len + digits) {
+                dst.copy_from_slice(&all[4 - digits..]);
+                self.len += digits;
             }
         }
     }

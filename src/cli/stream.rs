@@ -17,7 +17,7 @@ use super::simulate::{write_outcome, Evaluator, Outcome1, Scratch};
 use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 1 << 20;
 /// Longest viewer line accepted, in bytes (an address, a country and an
 /// ndjson wrapper fit in far less).
 pub const MAX_LINE: usize = 4096;
