@@ -6,7 +6,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use accessrules::{check, reference, CountryCode, Matcher, Options, RuleSet, Viewer};
+use accessrules::{check, reference, CountryCode, GeoDatabase, Matcher, Options, RuleSet, Viewer};
+use maxminddb_writer::metadata::IpVersion;
 
 #[path = "../benches/support/inputs.rs"]
 mod inputs;
@@ -80,4 +81,72 @@ fn compiled_tables_agree_with_reference_on_generated_inputs() {
     for (country_rule, seed) in [(false, inputs::SEED), (true, inputs::SEED + 1)] {
         check_document(&db, inputs::LargeDoc { networks: NETWORKS, country_rule, seed });
     }
+}
+
+/// Addresses around the edges of the address space and of the IPv4 tree's
+/// aliases in an IPv6 database.
+fn edge_addresses() -> Vec<IpAddr> {
+    [
+        "0.0.0.0",
+        "255.255.255.255",
+        "::",
+        "::1",
+        "::ffff:8.8.8.8",
+        "::8.8.8.8",
+        "2002:808:808::1",
+        "2001:0:808:808::",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect()
+}
+
+#[test]
+fn batch_resolution_agrees_with_one_by_one() {
+    let db = inputs::nets_only(&inputs::database_networks());
+    let geo = GeoDatabase::embedded().unwrap();
+    let mut ips = inputs::sample_viewers(&db, VIEWERS, inputs::SEED);
+    // Mapped forms and edges, at every position of a wave.
+    let mapped: Vec<IpAddr> = ips
+        .iter()
+        .take(100)
+        .filter_map(|ip| match ip {
+            IpAddr::V4(v4) => Some(IpAddr::V6(v4.to_ipv6_mapped())),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    ips.extend(mapped);
+    for k in 0..40 {
+        ips.extend(edge_addresses().into_iter().skip(k % 9));
+    }
+    let mut batch = vec![None; 3];
+    geo.resolve_batch(&ips, &mut batch);
+    let single: Vec<_> = ips.iter().map(|&ip| geo.resolve(ip)).collect();
+    assert_eq!(batch[3..], single[..]);
+    assert!(single.iter().filter(|c| c.is_some()).count() > VIEWERS / 2);
+}
+
+#[test]
+fn batch_resolution_in_an_ipv4_only_database() {
+    let mut w = maxminddb_writer::Database::default();
+    w.metadata.ip_version = IpVersion::V4;
+    w.metadata.binary_format_major_version = 2;
+    w.metadata.database_type = "accessrules-test".into();
+    let de = w.insert_value(serde_json::json!({"country_code": "DE"})).unwrap();
+    let net: maxminddb_writer::paths::IpAddrWithMask = "8.8.8.0/24".parse().unwrap();
+    w.insert_node(net, de);
+    let geo = GeoDatabase::from_bytes(w.write_to(Vec::new()).unwrap()).unwrap();
+    let ips: Vec<IpAddr> =
+        ["8.8.8.8", "2001:db8::1", "::ffff:8.8.8.9", "9.9.9.9", "8.8.8.255", "::1"]
+            .iter()
+            .cycle()
+            .take(100)
+            .map(|s| s.parse().unwrap())
+            .collect();
+    let mut batch = Vec::new();
+    geo.resolve_batch(&ips, &mut batch);
+    let single: Vec<_> = ips.iter().map(|&ip| geo.resolve(ip)).collect();
+    assert_eq!(batch, single);
+    assert_eq!(batch[..3], [CountryCode::new("DE"), None, CountryCode::new("DE")]);
 }

@@ -9,68 +9,89 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Appends `ip` as `Display` writes it.
 #[inline]
 pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    let mut buf = Buf { bytes: [0; 48], len: 0 };
     match ip {
-        IpAddr::V4(a) => write_v4(out, a),
-        IpAddr::V6(a) => write_v6(out, a),
+        IpAddr::V4(a) => buf.v4(a),
+        IpAddr::V6(a) => buf.v6(a),
     }
+    out.extend_from_slice(&buf.bytes[..buf.len]);
 }
 
-fn write_v4(out: &mut Vec<u8>, a: Ipv4Addr) {
-    for (i, octet) in a.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push(b'.');
-        }
-        write_decimal_u8(out, octet);
-    }
+/// A stack buffer long enough for any address (`::ffff:255.255.255.255`
+/// and eight four-digit groups are 39 bytes).
+struct Buf {
+    bytes: [u8; 48],
+    len: usize,
 }
 
-#[inline]
-fn write_decimal_u8(out: &mut Vec<u8>, n: u8) {
-    if n >= 100 {
-        out.push(b'0' + n / 100);
-    }
-    if n >= 10 {
-        out.push(b'0' + n / 10 % 10);
-    }
-    out.push(b'0' + n % 10);
-}
-
-fn write_v6(out: &mut Vec<u8>, a: Ipv6Addr) {
-    if let Some(v4) = a.to_ipv4_mapped() {
-        out.extend_from_slice(b"::ffff:");
-        write_v4(out, v4);
-        return;
-    }
-    let groups = a.segments();
-    // The first longest run of zero groups.
-    let (mut best_start, mut best_len) = (0, 0);
-    let mut run_start = 0;
-    for (i, &g) in groups.iter().enumerate() {
-        if g != 0 {
-            run_start = i + 1;
-        } else if i + 1 - run_start > best_len {
-            (best_start, best_len) = (run_start, i + 1 - run_start);
+impl Buf {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        // len < 48: at most 39 bytes are written.
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
         }
     }
-    if best_len > 1 {
-        write_groups(out, &groups[..best_start]);
-        out.extend_from_slice(b"::");
-        write_groups(out, &groups[best_start + best_len..]);
-    } else {
-        write_groups(out, &groups);
-    }
-}
 
-fn write_groups(out: &mut Vec<u8>, groups: &[u16]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, &g) in groups.iter().enumerate() {
-        if i > 0 {
-            out.push(b':');
+    fn v4(&mut self, a: Ipv4Addr) {
+        for (i, n) in a.octets().into_iter().enumerate() {
+            if i > 0 {
+                self.push(b'.');
+            }
+            if n >= 100 {
+                self.push(b'0' + n / 100);
+            }
+            if n >= 10 {
+                self.push(b'0' + n / 10 % 10);
+            }
+            self.push(b'0' + n % 10);
         }
-        // Hex digits without leading zeros (at least one digit).
-        let digits = (16 - g.leading_zeros()).div_ceil(4).max(1);
-        for d in (0..digits).rev() {
-            out.push(HEX[usize::from(g >> (4 * d) & 0xf)]);
+    }
+
+    fn v6(&mut self, a: Ipv6Addr) {
+        if let Some(v4) = a.to_ipv4_mapped() {
+            for &b in b"::ffff:" {
+                self.push(b);
+            }
+            self.v4(v4);
+            return;
+        }
+        let groups = a.segments();
+        // The first longest run of zero groups.
+        let (mut best_start, mut best_len) = (0, 0);
+        let mut run_start = 0;
+        for (i, &g) in groups.iter().enumerate() {
+            if g != 0 {
+                run_start = i + 1;
+            } else if i + 1 - run_start > best_len {
+                (best_start, best_len) = (run_start, i + 1 - run_start);
+            }
+        }
+        if best_len > 1 {
+            self.groups(&groups[..best_start]);
+            self.push(b':');
+            self.push(b':');
+            self.groups(&groups[best_start + best_len..]);
+        } else {
+            self.groups(&groups);
+        }
+    }
+
+    fn groups(&mut self, groups: &[u16]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, &g) in groups.iter().enumerate() {
+            if i > 0 {
+                self.push(b':');
+            }
+            // The four hex digits, then only the last `digits` of them (no
+            // leading zeros, at least one digit).
+            let all = [12, 8, 4, 0].map(|shift| HEX[usize::from(g >> shift & 0xf)]);
+            let digits = (16 - g.leading_zeros()).div_ceil(4).max(1) as usize;
+            if let Some(dst) = self.bytes.get_mut(self.len..self.len + digits) {
+                dst.copy_from_slice(&all[4 - digits..]);
+                self.len += digits;
+            }
         }
     }
 }

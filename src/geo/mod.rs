@@ -54,7 +54,7 @@ use ipnet::IpNet;
 use maxminddb::Reader;
 
 use crate::rule::{canonical_ip, CountryCode};
-use table::{BuildError, DataSection, TableView, UNKNOWN};
+use table::{BuildError, DataSection, TableView, Window, UNKNOWN};
 
 /// `country.iso_code`: the GeoIP2 / GeoLite2 / DB-IP layout
 /// (a [`GeoRecord::source_field`] value).
@@ -426,26 +426,65 @@ impl GeoDatabase {
 
     /// The countries of many addresses, appended to `out` in order: the
     /// same as [`GeoDatabase::resolve`] on each, faster on large batches.
-    /// A lookup waits mostly for memory (the tables are megabytes); here the
-    /// first table reads of [`RESOLVE_WAVE`] addresses are issued together,
-    /// with no branch between them, so that their cache misses overlap, and
-    /// the lookups then run on cached data.
+    /// A lookup waits mostly for memory (the tables are megabytes). Here
+    /// each wave of [`RESOLVE_WAVE`] addresses is split by family and each
+    /// family looked up in three passes: the directory and sample searches
+    /// of all its addresses, then one read of each one's final block with no
+    /// branch in between, so that those cache misses overlap, then the final
+    /// searches, on cached data.
     pub fn resolve_batch(&self, ips: &[IpAddr], out: &mut Vec<Option<CountryCode>>) {
         out.reserve(ips.len());
+        let mut v4 = [(0u32, 0usize); RESOLVE_WAVE];
+        let mut v6 = [(0u128, 0usize); RESOLVE_WAVE];
+        let mut windows = [Window::default(); RESOLVE_WAVE];
+        let mut codes = [UNKNOWN; RESOLVE_WAVE];
         for wave in ips.chunks(RESOLVE_WAVE) {
-            let mut touched = 0u64;
-            for &ip in wave {
-                touched ^= match ip {
-                    IpAddr::V4(v4) => self.table.touch_v4(u32::from(v4)),
-                    IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                        Some(v4) => self.table.touch_v4(u32::from(v4)),
-                        // Reads nothing (0) without an IPv6 table.
-                        None => self.table.touch_v6(u128::from(v6)),
-                    },
+            // Split by family: both lists get every address, only its own
+            // family's count advances (no branch on the family).
+            let (mut n4, mut n6) = (0, 0);
+            for (i, &ip) in wave.iter().enumerate() {
+                let (a4, a6, is_v4) = match canonical_ip(ip) {
+                    IpAddr::V4(a) => (u32::from(a), 0, true),
+                    IpAddr::V6(a) => (0, u128::from(a), false),
                 };
+                v4[n4] = (a4, i);
+                v6[n6] = (a6, i);
+                n4 += usize::from(is_v4);
+                n6 += usize::from(!is_v4);
+            }
+            let mut touched = 0u64;
+            for (w, &(ip, _)) in windows.iter_mut().zip(&v4[..n4]) {
+                *w = self.table.locate_v4(ip);
+            }
+            for &w in &windows[..n4] {
+                touched ^= self.table.touch_v4(w);
             }
             std::hint::black_box(touched);
-            out.extend(wave.iter().map(|&ip| self.resolve(ip)));
+            for (&w, &(ip, i)) in windows.iter().zip(&v4[..n4]) {
+                codes[i] = self.table.finish_v4(ip, w);
+            }
+            let mut found = 0;
+            for (w, &(ip, _)) in windows.iter_mut().zip(&v6[..n6]) {
+                // None: no IPv6 tree, every IPv6 address is unknown.
+                if let Some(located) = self.table.locate_v6(ip) {
+                    *w = located;
+                    found += 1;
+                }
+            }
+            if found == n6 {
+                for &w in &windows[..n6] {
+                    touched ^= self.table.touch_v6(w);
+                }
+                std::hint::black_box(touched);
+                for (&w, &(ip, i)) in windows.iter().zip(&v6[..n6]) {
+                    codes[i] = self.table.finish_v6(ip, w);
+                }
+            } else {
+                for &(_, i) in &v6[..n6] {
+                    codes[i] = UNKNOWN;
+                }
+            }
+            out.extend(codes[..wave.len()].iter().map(|&c| code_to_country(c)));
         }
     }
 

@@ -807,44 +807,45 @@ pub(crate) struct TableView {
     c6: usize,
     d6: usize,
     // Every SAMPLE-th start of each family (built when the table is read,
-    // not stored): a directory block can hold tens of thousands of ranges
-    // (IPv6 networks crowd into a few /16s), and these narrow such a window
-    // to SAMPLE ranges with a search over a small, cache-resident array.
+    // not stored), IPv6 ones cut to their top 64 bits: a directory block
+    // can hold tens of thousands of ranges (IPv6 networks crowd into a few
+    // /16s), and these narrow such a window to SAMPLE ranges with a
+    // branch-free search over a small, cache-resident array.
     samples4: Vec<u32>,
-    samples6: Vec<u128>,
+    samples6: Vec<u64>,
+}
+
+/// Where a lookup's range is: ranges `lo ..= hi` (at most [`SAMPLE`]), and
+/// the code when the directory alone answered.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Window {
+    lo: usize,
+    hi: usize,
+    code: Option<u16>,
 }
 
 /// Starts per sample block (see `TableView::samples4`).
 const SAMPLE: usize = 16;
 
-/// In `keys` (sorted, `keys[0] <= x`), the index of the last key `<= x`:
-/// branch-free halving (each step a conditional move).
+/// The index `j` of the last sample `<= x` among `samples[j_lo ..= j_hi]`,
+/// given `samples[j_lo] <= x`: branch-free halving, each step a conditional
+/// move.
 #[inline(always)]
-fn last_le_sorted<T: Ord + Copy>(keys: &[T], x: T) -> usize {
-    let (mut base, mut len) = (0usize, keys.len());
+fn sample_block<T: Ord + Copy>(samples: &[T], x: T, j_lo: usize, j_hi: usize) -> Option<usize> {
+    let window = samples.get(j_lo..=j_hi)?;
+    let (mut base, mut len) = (0, window.len());
     while len > 1 {
         let half = len / 2;
-        let probe = keys.get(base + half).is_some_and(|&k| k <= x);
-        base = std::hint::select_unpredictable(probe, base + half, base);
+        base = std::hint::select_unpredictable(window[base + half] <= x, base + half, base);
         len -= half;
     }
-    base
+    Some(j_lo + base)
 }
 
-/// Narrows the window `lo ..= hi` (which holds the answer, with the start
-/// of `lo` `<= x`) to one sample block, given `samples[j]` = start
-/// `j * SAMPLE`.
+/// The part of the window `lo ..= hi` (which holds the answer) in sample
+/// block `j`, given that the block's first start is `<=` the address.
 #[inline(always)]
-fn narrow<T: Ord + Copy>(samples: &[T], x: T, lo: usize, hi: usize) -> (usize, usize) {
-    if hi - lo < SAMPLE {
-        return (lo, hi);
-    }
-    let (j_lo, j_hi) = (lo / SAMPLE, hi / SAMPLE);
-    let Some(window) = samples.get(j_lo..=j_hi) else {
-        return (lo, hi);
-    };
-    // samples[j_lo] <= start[lo] <= x.
-    let j = j_lo + last_le_sorted(window, x);
+fn clip(lo: usize, hi: usize, j: usize) -> (usize, usize) {
     (lo.max(j * SAMPLE), hi.min(j * SAMPLE + SAMPLE - 1))
 }
 
@@ -934,9 +935,10 @@ impl TableView {
         if b.len() != end {
             return Err(format!("country table is {} bytes, expected {end}", b.len()));
         }
-        let samples4 = (0..v4_len).step_by(SAMPLE).map(|i| u32_at(b, s4 + 4 * i)).collect();
-        let samples6 = if has_v6 {
-            (0..v6_len).step_by(SAMPLE).map(|i| u128_at(b, s6 + 16 * i)).collect()
+        let samples4: Vec<u32> =
+            (0..v4_len).step_by(SAMPLE).map(|i| u32_at(b, s4 + 4 * i)).collect();
+        let samples6: Vec<u64> = if has_v6 {
+            (0..v6_len).step_by(SAMPLE).map(|i| (u128_at(b, s6 + 16 * i) >> 64) as u64).collect()
         } else {
             Vec::new()
         };
@@ -960,68 +962,129 @@ impl TableView {
         })
     }
 
+    /// Narrows the window `lo ..= hi` of an IPv4 address (holding its
+    /// range, whose start is `<=` the address) to one sample block.
+    #[inline(always)]
+    fn narrow4(&self, ip: u32, lo: usize, hi: usize) -> (usize, usize) {
+        if hi - lo < SAMPLE {
+            return (lo, hi);
+        }
+        // samples4[lo / SAMPLE] <= start of lo <= ip.
+        match sample_block(&self.samples4, ip, lo / SAMPLE, hi / SAMPLE) {
+            Some(j) => clip(lo, hi, j),
+            None => (lo, hi),
+        }
+    }
+
+    /// [`TableView::narrow4`] for IPv6, comparing the top 64 bits: the
+    /// block found is the right one unless its first start shares the
+    /// address's /64 and lies above it (checked; then the window is kept).
+    #[inline(always)]
+    fn narrow6(&self, ip: u128, lo: usize, hi: usize) -> (usize, usize) {
+        if hi - lo < SAMPLE {
+            return (lo, hi);
+        }
+        let top = (ip >> 64) as u64;
+        match sample_block(&self.samples6, top, lo / SAMPLE, hi / SAMPLE) {
+            Some(j) if u128_at(&self.bytes, self.s6 + 16 * j * SAMPLE) <= ip => clip(lo, hi, j),
+            _ => (lo, hi),
+        }
+    }
+
     /// The code of an IPv4 address (never an alias).
     #[inline]
     pub(crate) fn v4(&self, ip: u32) -> u16 {
-        let b = &self.bytes[..];
+        self.finish_v4(ip, self.locate_v4(ip))
+    }
+
+    /// The first part of [`TableView::v4`]: the directory entry and the
+    /// samples, which are small and mostly cached.
+    #[inline(always)]
+    pub(crate) fn locate_v4(&self, ip: u32) -> Window {
         let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
-        let (lo, hi, code) = window(b, self.d4 + DIR_ENTRY * k, self.v4_len);
+        let (lo, hi, code) = window(&self.bytes, self.d4 + DIR_ENTRY * k, self.v4_len);
         if lo == hi {
+            return Window { lo, hi, code: Some(code) };
+        }
+        let (lo, hi) = self.narrow4(ip, lo, hi);
+        Window { lo, hi, code: None }
+    }
+
+    /// The rest of [`TableView::v4`]: the search among at most [`SAMPLE`]
+    /// starts and the code, the reads that miss the cache.
+    #[inline(always)]
+    pub(crate) fn finish_v4(&self, ip: u32, w: Window) -> u16 {
+        if let Some(code) = w.code {
             return code;
         }
-        let (lo, hi) = narrow(&self.samples4, ip, lo, hi);
-        let starts = b.get(self.s4 + 4 * lo..self.s4 + 4 * (hi + 1)).unwrap_or(&[]);
-        let i = lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
+        let b = &self.bytes[..];
+        let starts = b.get(self.s4 + 4 * w.lo..self.s4 + 4 * (w.hi + 1)).unwrap_or(&[]);
+        let i = w.lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
         u16_at(b, self.c4 + 2 * i)
     }
 
-    /// Reads, without branching on their values, the table bytes that
-    /// [`TableView::v4`] reads first for `ip`: its directory entry and the
-    /// first start and code of its window. Returns bits of them, so that the
-    /// reads are not optimised away. Used to warm the cache for a batch.
-    #[inline]
-    pub(crate) fn touch_v4(&self, ip: u32) -> u64 {
+    /// Reads, without branching on their values, the bytes that
+    /// [`TableView::finish_v4`] reads for `w` (its first and last start and
+    /// its first code), returning bits of them so that the reads stay.
+    /// [`GeoDatabase::resolve_batch`] touches the windows of a wave of
+    /// addresses this way so that their cache misses overlap.
+    ///
+    /// [`GeoDatabase::resolve_batch`]: super::GeoDatabase::resolve_batch
+    #[inline(always)]
+    pub(crate) fn touch_v4(&self, w: Window) -> u64 {
         let b = &self.bytes[..];
-        let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
-        let entry = u64_at(b, self.d4 + DIR_ENTRY * k);
-        let lo = entry as u32 as usize;
-        entry ^ u64::from(u32_at(b, self.s4 + 4 * lo)) ^ u64::from(u16_at(b, self.c4 + 2 * lo))
-    }
-
-    /// [`TableView::touch_v4`] for [`TableView::v6`].
-    #[inline]
-    pub(crate) fn touch_v6(&self, ip: u128) -> u64 {
-        let b = &self.bytes[..];
-        let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
-        let entry = u64_at(b, self.d6 + DIR_ENTRY * k);
-        let lo = entry as u32 as usize;
-        entry ^ u64_at(b, self.s6 + 16 * lo) ^ u64::from(u16_at(b, self.c6 + 2 * lo))
+        let starts = u32_at(b, self.s4 + 4 * w.lo) ^ u32_at(b, self.s4 + 4 * w.hi);
+        u64::from(starts) ^ u64::from(u16_at(b, self.c4 + 2 * w.lo))
     }
 
     /// The code of an IPv6 address, aliases resolved; `None` when the
     /// database has no IPv6 tree.
     #[inline]
     pub(crate) fn v6(&self, ip: u128) -> Option<u16> {
+        Some(self.finish_v6(ip, self.locate_v6(ip)?))
+    }
+
+    /// [`TableView::locate_v4`] for IPv6; `None` without an IPv6 tree.
+    #[inline(always)]
+    pub(crate) fn locate_v6(&self, ip: u128) -> Option<Window> {
         if !self.has_v6 {
             return None;
         }
-        let b = &self.bytes[..];
         let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
-        let (lo, hi, code) = window(b, self.d6 + DIR_ENTRY * k, self.v6_len);
-        let code = if lo == hi {
-            code
-        } else {
-            let (lo, hi) = narrow(&self.samples6, ip, lo, hi);
-            let starts = b.get(self.s6 + 16 * lo..self.s6 + 16 * (hi + 1)).unwrap_or(&[]);
-            let i = lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
-            u16_at(b, self.c6 + 2 * i)
+        let (lo, hi, code) = window(&self.bytes, self.d6 + DIR_ENTRY * k, self.v6_len);
+        if lo == hi {
+            return Some(Window { lo, hi, code: Some(code) });
+        }
+        let (lo, hi) = self.narrow6(ip, lo, hi);
+        Some(Window { lo, hi, code: None })
+    }
+
+    /// [`TableView::finish_v4`] for IPv6, aliases of the IPv4 tree resolved.
+    #[inline(always)]
+    pub(crate) fn finish_v6(&self, ip: u128, w: Window) -> u16 {
+        let code = match w.code {
+            Some(code) => code,
+            None => {
+                let b = &self.bytes[..];
+                let starts = b.get(self.s6 + 16 * w.lo..self.s6 + 16 * (w.hi + 1)).unwrap_or(&[]);
+                let i = w.lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
+                u16_at(b, self.c6 + 2 * i)
+            }
         };
         if code & ALIAS != 0 {
             let depth = u32::from(code & !ALIAS).min(96);
-            Some(self.v4((ip << depth >> 96) as u32))
+            self.v4((ip << depth >> 96) as u32)
         } else {
-            Some(code)
+            code
         }
+    }
+
+    /// [`TableView::touch_v4`] for IPv6.
+    #[inline(always)]
+    pub(crate) fn touch_v6(&self, w: Window) -> u64 {
+        let b = &self.bytes[..];
+        let starts = u64_at(b, self.s6 + 16 * w.lo) ^ u64_at(b, self.s6 + 16 * w.hi);
+        starts ^ u64::from(u16_at(b, self.c6 + 2 * w.lo))
     }
 
     /// Ranges in the IPv4 and IPv6 tables.
@@ -1120,6 +1183,33 @@ mod tests {
             probes6.extend((0..5000).map(|_| (rng.next() as u128) << 64 | rng.next() as u128));
             for ip in probes6 {
                 assert_eq!(view.v6(ip), Some(naive(v6, ip)), "n={n} {ip:#x}");
+            }
+        }
+    }
+
+    /// Wide directory windows whose sample blocks share a /64 with the
+    /// address (the samples compare top 64 bits only).
+    #[test]
+    fn ipv6_starts_crowded_into_one_slash_64() {
+        let mut rng = Rng(0x9e37_79b9);
+        let p = 0x2a01_0db8_0000_0001u128 << 64;
+        let mut starts: Vec<u128> = (0..3000).map(|_| p | u128::from(rng.next())).collect();
+        starts.extend((0..3000).map(|i| p + (u128::from(i as u32) << 64)));
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        let mut v6 = Ranges::default();
+        for (i, &s) in starts.iter().enumerate() {
+            v6.push(s, (i % 7) as u16 * 10);
+        }
+        let mut v4 = Ranges::default();
+        v4.push(0, 0);
+        let built = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 };
+        let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
+        let v6 = built.v6.as_ref().unwrap();
+        for &s in &v6.starts {
+            for ip in [s, s.wrapping_sub(1), s.wrapping_add(1)] {
+                assert_eq!(view.v6(ip), Some(naive(v6, ip)), "{ip:#x}");
             }
         }
     }
