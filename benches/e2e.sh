@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end `simulate --input` benchmark (PERFORMANCE.md): the compiled
+# End-to-end `simulate --input` benchmark (README, Performance): the compiled
 # engine against the plain evaluator (hidden `--engine reference`:
 # reference::evaluate and a maxminddb lookup per viewer) on the same viewer
 # log, through the same reading, parsing and writing code. Checks that both

@@ -1,5 +1,5 @@
 //! Writes the inputs of the end-to-end `simulate --input` benchmarks
-//! (PERFORMANCE.md), deterministically:
+//! (README, Performance), deterministically:
 //!
 //! * `large-rules.json`: five rules, four `ip.src` rules holding 10 000
 //!   networks of both families picked from the embedded GeoIP database,

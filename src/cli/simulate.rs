@@ -49,9 +49,9 @@ pub enum Engine {
     #[default]
     Compiled,
     /// The plain evaluator of SPEC §7, the baseline of the benchmarks in
-    /// PERFORMANCE.md: rules kept as `ipnet` lists checked in order
-    /// (`reference::evaluate`), each viewer's country looked up and decoded
-    /// with the `maxminddb` reader. Same output as `compiled`.
+    /// the README's performance section: rules kept as `ipnet` lists checked
+    /// in order (`reference::evaluate`), each viewer's country looked up and
+    /// decoded with the `maxminddb` reader. Same output as `compiled`.
     Reference,
 }
 
