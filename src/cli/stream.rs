@@ -265,7 +265,10 @@ pub fn run(
     super::interrupt::install();
     let progress = progress_bar(len);
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    // Results arrive as one buffer per part (hundreds of KiB): a small
+    // BufWriter passes them straight to standard output instead of copying
+    // them into its own buffer first.
+    let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + MAX_LINE);
     // Inside an overlong line that started at this line number.
     let mut skipping: Option<u64> = None;
