@@ -133,7 +133,11 @@ impl Document {
                     _ => (Code::JsonSyntax, None),
                 };
                 let what = if form == InputForm::Jwt { "JWT payload" } else { "JSON" };
-                let end = (e.offset + 1).min(source.len());
+                // The character at the error (whole, never part of one).
+                let end = source
+                    .get(e.offset..)
+                    .and_then(|rest| rest.chars().next())
+                    .map_or(source.len(), |c| e.offset + c.len_utf8());
                 return Err(Box::new(Diagnostic {
                     severity: Severity::Error,
                     code,

@@ -73,3 +73,26 @@ fn viewer_line_with_control_characters_is_reported_briefly() {
     // ~700 bytes; it never echoes a whole 4 KiB line.
     replay_viewer_lines(include_bytes!("fuzz_regressions/viewer_lines-escaped-control-chars.txt"));
 }
+
+/// `parse_validate` (the human renderer): a syntax error at a two-byte
+/// character gave a one-byte span, and the renderer sliced the snippet
+/// inside the character and panicked. Spans now cover whole characters and
+/// the renderer widens any span to character boundaries.
+#[test]
+fn render_multibyte_syntax_error() {
+    let input = include_bytes!("fuzz_regressions/render-multibyte-syntax-error.json");
+    let v = replay_document(input);
+    let span = v.diagnostics()[0].location.span.unwrap();
+    assert!(v.source().unwrap().is_char_boundary(span.end));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.json");
+    std::fs::write(&path, input).unwrap();
+    let out = assert_cmd::Command::cargo_bin("accessrules")
+        .unwrap()
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("error[json-syntax]"));
+}

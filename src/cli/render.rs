@@ -68,6 +68,13 @@ fn offset_of(src: &str, line: usize, column: usize) -> Option<usize> {
     Some(start + col)
 }
 
+fn ceil_char(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 fn floor_char(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -163,9 +170,12 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
         // CR of CRLF files shown as a space (same byte length, so spans hold).
         text_buf.push_str(&text.replace('\r', " "));
         let len = text_buf.len();
+        // Spans inside the shown text, on character boundaries (a span may
+        // end inside a multi-byte character: widen it to the whole one).
+        let shown_text = text_buf.as_str();
         let local = |a: usize, b: usize| {
-            let a = a.saturating_sub(offset).min(len);
-            let b = b.saturating_sub(offset).min(len).max(a);
+            let a = floor_char(shown_text, a.saturating_sub(offset).min(len));
+            let b = ceil_char(shown_text, b.saturating_sub(offset).min(len)).max(a);
             a..b
         };
         // When the underline is narrower than the value (a bad octet), the
