@@ -28,35 +28,8 @@ fn cc(s: &str) -> Option<CountryCode> {
     Some(CountryCode::new(s).unwrap())
 }
 
-/// A MaxMind DB with `entries` (network, record), written by
-/// maxminddb-writer. In an IPv6 database, IPv4 networks are stored at
-/// `::a.b.c.d/(96 + len)` as MaxMind does. Insert broad networks first.
 fn write_db(version: IpVersion, entries: &[(&str, Value)]) -> Vec<u8> {
-    let mut db = maxminddb_writer::Database::default();
-    db.metadata.ip_version = version;
-    db.metadata.binary_format_major_version = 2;
-    db.metadata.database_type = "accessrules-test".into();
-    db.metadata.build_epoch = 1_700_000_000;
-    let mut values = HashMap::new();
-    for (net, value) in entries {
-        let key = value.to_string();
-        let data = match values.get(&key) {
-            Some(&d) => d,
-            None => {
-                let d = db.insert_value(value.clone()).unwrap();
-                values.insert(key, d);
-                d
-            }
-        };
-        let (addr, len) = net.split_once('/').unwrap_or((net, ""));
-        let mut path: IpAddrWithMask = net.parse().unwrap();
-        if let (IpVersion::V6, Ok(IpAddr::V4(v4))) = (version, addr.parse::<IpAddr>()) {
-            let len: u8 = if len.is_empty() { 32 } else { len.parse().unwrap() };
-            path = IpAddrWithMask::new(IpAddr::V6(v4.to_ipv6_compatible()), 96 + len);
-        }
-        db.insert_node(path, data);
-    }
-    db.write_to(Vec::new()).unwrap()
+    crate::util::write_mmdb(version, "accessrules-test", entries)
 }
 
 fn v6db(entries: &[(&str, Value)]) -> Vec<u8> {

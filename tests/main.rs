@@ -11,3 +11,4 @@ mod perf_tables;
 mod props;
 mod robustness;
 mod space;
+mod util;
