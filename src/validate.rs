@@ -147,6 +147,17 @@ const TOP_FIELDS: &[&str] =
     &["id", "pem", "exp", "nbf", "downloadable", "accessRules", "sub", "kid", "iat"];
 const RULE_FIELDS: &[&str] = &["type", "action", "ip", "country"];
 const RULE_TYPES: &[&str] = &["any", "ip.src", "ip.geoip.country"];
+const ACTIONS: &[&str] = &["allow", "block"];
+
+/// What [`Cx::enum_field`] checks one field against.
+struct EnumField {
+    name: &'static str,
+    allowed: &'static [&'static str],
+    suggest: fn(&str) -> Option<&'static str>,
+    missing: Code,
+    unknown: Code,
+    what: &'static str,
+}
 
 /// Names people write for a known field; the value is the right name.
 const FIELD_SYNONYMS: &[(&str, &str)] = &[
@@ -563,76 +574,38 @@ impl<'a> Cx<'a> {
         let (fields, misspelt) = self.members(members, path, RULE_FIELDS, &owner);
         let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, m)| &m.value);
 
-        let kind_name = match get("type") {
-            None if misspelt.contains(&"type") => None,
-            None => {
-                self.push(
-                    Code::MissingType,
-                    path,
-                    node.span,
-                    format!("rule {index} has no `type`"),
-                    Some(r#"add "type": "any", "ip.src" or "ip.geoip.country""#.into()),
-                );
-                None
-            }
-            Some(Node { kind: NodeKind::String(t), span }) => {
-                if RULE_TYPES.contains(&t.as_str()) {
-                    Some(t.as_str())
-                } else {
-                    let help = match suggest_type(t) {
-                        Some(s) => format!("did you mean {s:?}? Values are case-sensitive"),
-                        None => "use \"any\", \"ip.src\" or \"ip.geoip.country\"".into(),
-                    };
-                    self.push(
-                        Code::UnknownType,
-                        &pointer_push(path, "type"),
-                        *span,
-                        format!("unknown rule type {}", quoted(t)),
-                        Some(help),
-                    );
-                    None
-                }
-            }
-            Some(v) => {
-                self.wrong_type(&pointer_push(path, "type"), v, "`type`", "a string");
-                None
-            }
-        };
-        let action = match get("action") {
-            None if misspelt.contains(&"action") => None,
-            None => {
-                self.push(
-                    Code::MissingAction,
-                    path,
-                    node.span,
-                    format!("rule {index} has no `action`"),
-                    Some(r#"add "action": "allow" or "action": "block""#.into()),
-                );
-                None
-            }
-            Some(Node { kind: NodeKind::String(a), span }) => match a.as_str() {
-                "allow" => Some(Action::Allow),
-                "block" => Some(Action::Block),
-                _ => {
-                    let help = match suggest_action(a) {
-                        Some(s) => format!("did you mean {s:?}? Values are case-sensitive"),
-                        None => "use \"allow\" or \"block\"".into(),
-                    };
-                    self.push(
-                        Code::UnknownAction,
-                        &pointer_push(path, "action"),
-                        *span,
-                        format!("unknown action {}", quoted(a)),
-                        Some(help),
-                    );
-                    None
-                }
+        let kind_name = self.enum_field(
+            get("type"),
+            misspelt.contains(&"type"),
+            EnumField {
+                name: "type",
+                allowed: RULE_TYPES,
+                suggest: suggest_type,
+                missing: Code::MissingType,
+                unknown: Code::UnknownType,
+                what: "rule type",
             },
-            Some(v) => {
-                self.wrong_type(&pointer_push(path, "action"), v, "`action`", "a string");
-                None
-            }
-        };
+            path,
+            node.span,
+            index,
+        );
+        let action = self
+            .enum_field(
+                get("action"),
+                misspelt.contains(&"action"),
+                EnumField {
+                    name: "action",
+                    allowed: ACTIONS,
+                    suggest: suggest_action,
+                    missing: Code::MissingAction,
+                    unknown: Code::UnknownAction,
+                    what: "action",
+                },
+                path,
+                node.span,
+                index,
+            )
+            .map(|a| if a == "allow" { Action::Allow } else { Action::Block });
 
         // Lists are checked when they can take part: for their own type,
         // or when the type is unknown (so every error shows in one pass).
@@ -687,6 +660,61 @@ impl<'a> Cx<'a> {
         match (kind, action) {
             (Some(kind), Some(action)) => (Some(Rule { kind, action }), source),
             _ => (None, source),
+        }
+    }
+
+    /// A required string field with a fixed set of case-sensitive values
+    /// (`type`, `action`): the value, or `None` after reporting it missing
+    /// (unless a misspelt stand-in was already reported), unknown (with the
+    /// likely spelling) or of the wrong JSON type.
+    fn enum_field(
+        &mut self,
+        value: Option<&Node>,
+        misspelt: bool,
+        field: EnumField,
+        rule_path: &str,
+        rule_span: Span,
+        index: usize,
+    ) -> Option<&'static str> {
+        let path = pointer_push(rule_path, field.name);
+        let choices: Vec<String> = field.allowed.iter().map(|v| format!("{v:?}")).collect();
+        let choices = match choices.as_slice() {
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+            [] => String::new(),
+        };
+        match value {
+            None if misspelt => None,
+            None => {
+                self.push(
+                    field.missing,
+                    rule_path,
+                    rule_span,
+                    format!("rule {index} has no `{}`", field.name),
+                    Some(format!("add \"{}\": {choices}", field.name)),
+                );
+                None
+            }
+            Some(Node { kind: NodeKind::String(v), span }) => {
+                if let Some(ok) = field.allowed.iter().find(|a| **a == v.as_str()) {
+                    return Some(ok);
+                }
+                let help = match (field.suggest)(v) {
+                    Some(s) => format!("did you mean {s:?}? Values are case-sensitive"),
+                    None => format!("use {choices}"),
+                };
+                self.push(
+                    field.unknown,
+                    &path,
+                    *span,
+                    format!("unknown {} {}", field.what, quoted(v)),
+                    Some(help),
+                );
+                None
+            }
+            Some(v) => {
+                self.wrong_type(&path, v, &format!("`{}`", field.name), "a string");
+                None
+            }
         }
     }
 
