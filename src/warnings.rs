@@ -136,7 +136,7 @@ pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<D
             Some("allow the intended viewers before the block".into()),
         ));
     }
-    out.extend(allow_list_warnings(rule_set, sources));
+    out.extend(allow_list_warnings(rule_set, &space, sources));
     out
 }
 
@@ -154,9 +154,12 @@ fn rule_list(rules: &[usize]) -> String {
 
 /// Single-family allow-lists and single-host allow entries followed by a
 /// block (SPEC §3).
-fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagnostic> {
+fn allow_list_warnings(
+    rule_set: &RuleSet,
+    space: &RuleSpace,
+    sources: &[RuleSource],
+) -> Vec<Diagnostic> {
     let rules = &rule_set.rules;
-    let space = RuleSpace::try_new(rule_set);
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let RuleKind::IpSrc(nets) = &rule.kind else { continue };
@@ -176,7 +179,7 @@ fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagno
             r.action == Action::Allow
                 && matches!(&r.kind, RuleKind::IpSrc(n) if n.iter().any(|n| matches!(n, IpNet::V4(_)) != has_v4))
         });
-        let other_family_all_blocked = space.as_ref().is_some_and(|space| {
+        let other_family_all_blocked = {
             space
                 .atoms()
                 .filter(|a| {
@@ -188,7 +191,7 @@ fn allow_list_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<Diagno
                     }
                 })
                 .all(|a| space.decide(a.matching()).action == Action::Block)
-        });
+        };
         if let (Some(b), false, true, true) =
             (blocks_all, has_v4 && has_v6, !other_allowed, other_family_all_blocked)
         {
