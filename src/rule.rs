@@ -20,6 +20,7 @@ pub enum Action {
 
 impl Action {
     /// The wire spelling: `"allow"` or `"block"`.
+    #[inline]
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Allow => "allow",
@@ -61,11 +62,13 @@ impl CountryCode {
     }
 
     /// The two letters as bytes.
+    #[inline]
     pub fn as_bytes(&self) -> [u8; 2] {
         self.0
     }
 
     /// The code as a `&str` (`"US"`).
+    #[inline]
     pub fn as_str(&self) -> &str {
         // The bytes are ASCII upper-case letters by construction.
         std::str::from_utf8(&self.0).unwrap_or("??")
@@ -74,6 +77,7 @@ impl CountryCode {
     /// A dense index in `0..COUNTRY_CODE_COUNT` for per-code tables: the
     /// letter times 36 plus the second character (`0`–`9` = 0–9, `A`–`Z` =
     /// 10–35); `A0` = 0, `ZZ` = 935.
+    #[inline]
     pub fn index(&self) -> usize {
         let second = match self.0[1] {
             d @ b'0'..=b'9' => d - b'0',
@@ -84,6 +88,7 @@ impl CountryCode {
 
     /// The code at a dense index (the inverse of [`CountryCode::index`]);
     /// `None` when `index >= COUNTRY_CODE_COUNT`.
+    #[inline]
     pub fn from_index(index: usize) -> Option<CountryCode> {
         (index < COUNTRY_CODE_COUNT).then(|| {
             let second = (index % 36) as u8;
@@ -236,21 +241,25 @@ pub struct Viewer {
 
 impl Viewer {
     /// A viewer at `ip` (canonicalised) with no known country.
+    #[inline]
     pub fn new(ip: IpAddr) -> Viewer {
         Viewer { ip: canonical_ip(ip), country: None }
     }
 
     /// The same viewer with a known country.
+    #[inline]
     pub fn with_country(self, country: Option<CountryCode>) -> Viewer {
         Viewer { country, ..self }
     }
 
     /// The canonical address.
+    #[inline]
     pub fn ip(&self) -> IpAddr {
         self.ip
     }
 
     /// The country, `None` when unknown.
+    #[inline]
     pub fn country(&self) -> Option<CountryCode> {
         self.country
     }
@@ -259,6 +268,7 @@ impl Viewer {
 /// The address a viewer is evaluated as: IPv4-mapped IPv6 (`::ffff:0:0/96`)
 /// becomes IPv4; everything else is unchanged. Never `Ipv6Addr::to_ipv4`,
 /// which would turn `::1` into `0.0.0.1` (SPEC §2).
+#[inline]
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -783,7 +783,8 @@ impl Built {
 // Reading the serialized table
 // ---------------------------------------------------------------------------
 
-/// A serialized table, owned or `'static` (the embedded one), read in place.
+/// A serialized table, owned or `'static` (the embedded one), checked and
+/// rearranged for lookups when it is read.
 ///
 /// Lookups never panic and never read out of bounds, whatever the bytes
 /// (every read is checked and every index clamped); the bytes come from
@@ -800,32 +801,52 @@ pub(crate) struct TableView {
     shift4: u32,
     shift6: u32,
     // Byte offsets of the sections.
-    s4: usize,
-    c4: usize,
-    d4: usize,
     s6: usize,
-    c6: usize,
+    d4: usize,
     d6: usize,
-    // Every SAMPLE-th start of each family (built when the table is read,
-    // not stored), IPv6 ones cut to their top 64 bits: a directory block
-    // can hold tens of thousands of ranges (IPv6 networks crowd into a few
-    // /16s), and these narrow such a window to SAMPLE ranges with a
-    // branch-free search over a small, cache-resident array.
+    /// The ranges in blocks of [`BLOCK`]: range `i` is entry `i % BLOCK` of
+    /// block `i / BLOCK`, its start and code in the same block, so that the
+    /// one read that misses the cache brings both.
+    blocks4: Vec<Block<u32>>,
+    /// The IPv6 blocks, starts cut to their top 64 bits (the full start is
+    /// read from `bytes` only when the address shares that /64).
+    blocks6: Vec<Block<u64>>,
+    /// The first key of every block: a directory block can hold tens of
+    /// thousands of ranges (IPv6 networks crowd into a few /16s), and these
+    /// narrow its window to one block with a branch-free search over a
+    /// small, cache-resident array.
     samples4: Vec<u32>,
     samples6: Vec<u64>,
+    /// Every [`BLOCK`]-th sample, which narrows a window of thousands of
+    /// samples to [`BLOCK`] first.
+    coarse4: Vec<u32>,
+    coarse6: Vec<u64>,
 }
 
-/// Where a lookup's range is: ranges `lo ..= hi` (at most [`SAMPLE`]), and
-/// the code when the directory alone answered.
+/// Ranges per block, and samples per coarse sample.
+const BLOCK: usize = 16;
+
+/// [`BLOCK`] consecutive ranges: their starts (search keys) and codes. The
+/// last block is padded with keys `MAX` and [`UNKNOWN`] (never read: see
+/// [`last_in`]).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Block<K> {
+    keys: [K; BLOCK],
+    codes: [u16; BLOCK],
+    /// IPv6: bit `k` is set when start `k` has more than its key (bits
+    /// below its /64), so that a key equal to an address's top 64 bits does
+    /// not prove the start is `<=` the address.
+    partial: u16,
+}
+
+/// Where a lookup's range is: its block, and the code when the directory
+/// alone answered.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Window {
-    lo: usize,
-    hi: usize,
+    block: usize,
     code: Option<u16>,
 }
-
-/// Starts per sample block (see `TableView::samples4`).
-const SAMPLE: usize = 16;
 
 /// The index `j` of the last sample `<= x` among `samples[j_lo ..= j_hi]`,
 /// given `samples[j_lo] <= x`: branch-free halving, each step a conditional
@@ -842,11 +863,33 @@ fn sample_block<T: Ord + Copy>(samples: &[T], x: T, j_lo: usize, j_hi: usize) ->
     Some(j_lo + base)
 }
 
-/// The part of the window `lo ..= hi` (which holds the answer) in sample
-/// block `j`, given that the block's first start is `<=` the address.
+/// Narrows the samples `j_lo ..= j_hi` (the first `<= x`) that hold the
+/// last sample `<= x` to [`BLOCK`] of them by the coarse samples (every
+/// [`BLOCK`]-th sample), when there are more.
 #[inline(always)]
-fn clip(lo: usize, hi: usize, j: usize) -> (usize, usize) {
-    (lo.max(j * SAMPLE), hi.min(j * SAMPLE + SAMPLE - 1))
+fn narrow_samples<T: Ord + Copy>(coarse: &[T], x: T, j_lo: usize, j_hi: usize) -> (usize, usize) {
+    if j_hi - j_lo < BLOCK {
+        return (j_lo, j_hi);
+    }
+    match sample_block(coarse, x, j_lo / BLOCK, j_hi / BLOCK) {
+        Some(c) => (j_lo.max(c * BLOCK), j_hi.min(c * BLOCK + BLOCK - 1)),
+        None => (j_lo, j_hi),
+    }
+}
+
+/// The number of keys `<= x` in a block: independent compares (LLVM
+/// vectorizes them for `u32`), no search.
+#[inline(always)]
+fn count_le<K: Ord + Copy>(keys: &[K; BLOCK], x: K) -> usize {
+    keys.iter().fold(0, |n, &k| n + usize::from(k <= x))
+}
+
+/// The entry of the last key `<= x` in block `j` of a family of `len`
+/// ranges (whose first key is `<= x`), never one of the padding.
+#[inline(always)]
+fn last_in<K: Ord + Copy>(block: &Block<K>, x: K, len: usize, j: usize) -> usize {
+    let real = len.saturating_sub(j * BLOCK).clamp(1, BLOCK);
+    count_le(&block.keys, x).clamp(1, real) - 1
 }
 
 #[inline(always)]
@@ -888,26 +931,33 @@ fn dir_entry(index: usize, code: u16) -> u64 {
     index as u64 | u64::from(code) << 32
 }
 
-/// In `starts` (sorted `N`-byte keys, the first one `<=` the address), the
-/// index of the last key `le` accepts: branch-free halving down to 16 keys,
-/// then a count over them (independent loads the CPU overlaps). 0 for an
-/// empty slice.
-#[inline(always)]
-fn last_le<const N: usize>(starts: &[u8], le: impl Fn([u8; N]) -> bool) -> usize {
-    let key =
-        |i: usize| starts.get(N * i..).and_then(|s| s.first_chunk::<N>()).is_some_and(|c| le(*c));
-    let (mut base, mut len) = (0usize, starts.len() / N);
-    while len > 16 {
-        let half = len / 2;
-        base += half * usize::from(key(base + half));
-        len -= half;
-    }
-    let tail = starts.get(N * (base + 1)..N * (base + len)).unwrap_or(&[]);
-    base + tail.chunks_exact(N).filter(|c| c.first_chunk::<N>().is_some_and(|c| le(*c))).count()
+/// The blocks of `len` ranges whose keys and codes are `key(i)` and
+/// `code(i)`.
+fn blocks<K: Copy>(
+    len: usize,
+    pad: K,
+    key: impl Fn(usize) -> K,
+    code: impl Fn(usize) -> u16,
+    partial: impl Fn(usize) -> bool,
+) -> Vec<Block<K>> {
+    (0..len.div_ceil(BLOCK))
+        .map(|j| {
+            let i = |k: usize| j * BLOCK + k;
+            Block {
+                keys: std::array::from_fn(|k| if i(k) < len { key(i(k)) } else { pad }),
+                codes: std::array::from_fn(|k| if i(k) < len { code(i(k)) } else { UNKNOWN }),
+                partial: (0..BLOCK)
+                    .filter(|&k| i(k) < len && partial(i(k)))
+                    .fold(0, |bits, k| bits | 1 << k),
+            }
+        })
+        .collect()
 }
 
 impl TableView {
-    /// Checks the header and section lengths of a serialized table.
+    /// Checks the header and section lengths of a serialized table and
+    /// builds its blocks and samples (O(n): a few milliseconds for the
+    /// embedded database).
     pub(crate) fn parse(bytes: Cow<'static, [u8]>) -> Result<TableView, String> {
         let b = &bytes[..];
         if b.len() < HEADER_LEN || b[..8] != MAGIC {
@@ -935,16 +985,25 @@ impl TableView {
         if b.len() != end {
             return Err(format!("country table is {} bytes, expected {end}", b.len()));
         }
-        let samples4: Vec<u32> =
-            (0..v4_len).step_by(SAMPLE).map(|i| u32_at(b, s4 + 4 * i)).collect();
-        let samples6: Vec<u64> = if has_v6 {
-            (0..v6_len).step_by(SAMPLE).map(|i| (u128_at(b, s6 + 16 * i) >> 64) as u64).collect()
-        } else {
-            Vec::new()
-        };
+        let no = |_| false;
+        let blocks4 =
+            blocks(v4_len, u32::MAX, |i| u32_at(b, s4 + 4 * i), |i| u16_at(b, c4 + 2 * i), no);
+        let blocks6 = blocks(
+            v6_len,
+            u64::MAX,
+            |i| (u128_at(b, s6 + 16 * i) >> 64) as u64,
+            |i| u16_at(b, c6 + 2 * i),
+            |i| u128_at(b, s6 + 16 * i) as u64 != 0,
+        );
+        let samples4: Vec<u32> = blocks4.iter().map(|bl| bl.keys[0]).collect();
+        let samples6: Vec<u64> = blocks6.iter().map(|bl| bl.keys[0]).collect();
         Ok(TableView {
+            coarse4: samples4.iter().step_by(BLOCK).copied().collect(),
+            coarse6: samples6.iter().step_by(BLOCK).copied().collect(),
             samples4,
             samples6,
+            blocks4,
+            blocks6,
             v4_len,
             v6_len,
             has_v6,
@@ -952,43 +1011,20 @@ impl TableView {
             network_count: u64_at(b, 24),
             shift4: 32 - bits4,
             shift6: 128 - bits6,
-            s4,
-            c4,
-            d4,
             s6,
-            c6,
+            d4,
             d6,
             bytes,
         })
     }
 
-    /// Narrows the window `lo ..= hi` of an IPv4 address (holding its
-    /// range, whose start is `<=` the address) to one sample block.
+    /// The block holding the last of the ranges `lo ..= hi` whose key is
+    /// `<= x` (range `lo`'s key is): the last block among theirs whose first
+    /// key is `<= x`, by the coarse samples and the samples.
     #[inline(always)]
-    fn narrow4(&self, ip: u32, lo: usize, hi: usize) -> (usize, usize) {
-        if hi - lo < SAMPLE {
-            return (lo, hi);
-        }
-        // samples4[lo / SAMPLE] <= start of lo <= ip.
-        match sample_block(&self.samples4, ip, lo / SAMPLE, hi / SAMPLE) {
-            Some(j) => clip(lo, hi, j),
-            None => (lo, hi),
-        }
-    }
-
-    /// [`TableView::narrow4`] for IPv6, comparing the top 64 bits: the
-    /// block found is the right one unless its first start shares the
-    /// address's /64 and lies above it (checked; then the window is kept).
-    #[inline(always)]
-    fn narrow6(&self, ip: u128, lo: usize, hi: usize) -> (usize, usize) {
-        if hi - lo < SAMPLE {
-            return (lo, hi);
-        }
-        let top = (ip >> 64) as u64;
-        match sample_block(&self.samples6, top, lo / SAMPLE, hi / SAMPLE) {
-            Some(j) if u128_at(&self.bytes, self.s6 + 16 * j * SAMPLE) <= ip => clip(lo, hi, j),
-            _ => (lo, hi),
-        }
+    fn block_of<K: Ord + Copy>(samples: &[K], coarse: &[K], x: K, lo: usize, hi: usize) -> usize {
+        let (j_lo, j_hi) = narrow_samples(coarse, x, lo / BLOCK, hi / BLOCK);
+        sample_block(samples, x, j_lo, j_hi).unwrap_or(lo / BLOCK)
     }
 
     /// The code of an IPv4 address (never an alias).
@@ -1004,37 +1040,32 @@ impl TableView {
         let k = ip.checked_shr(self.shift4).unwrap_or(0) as usize;
         let (lo, hi, code) = window(&self.bytes, self.d4 + DIR_ENTRY * k, self.v4_len);
         if lo == hi {
-            return Window { lo, hi, code: Some(code) };
+            return Window { block: 0, code: Some(code) };
         }
-        let (lo, hi) = self.narrow4(ip, lo, hi);
-        Window { lo, hi, code: None }
+        Window { block: Self::block_of(&self.samples4, &self.coarse4, ip, lo, hi), code: None }
     }
 
-    /// The rest of [`TableView::v4`]: the search among at most [`SAMPLE`]
-    /// starts and the code, the reads that miss the cache.
+    /// The rest of [`TableView::v4`]: the block, the read that misses the
+    /// cache, and the count of its keys `<= ip`.
     #[inline(always)]
     pub(crate) fn finish_v4(&self, ip: u32, w: Window) -> u16 {
         if let Some(code) = w.code {
             return code;
         }
-        let b = &self.bytes[..];
-        let starts = b.get(self.s4 + 4 * w.lo..self.s4 + 4 * (w.hi + 1)).unwrap_or(&[]);
-        let i = w.lo + last_le::<4>(starts, |c| u32::from_le_bytes(c) <= ip);
-        u16_at(b, self.c4 + 2 * i)
+        let Some(block) = self.blocks4.get(w.block) else { return UNKNOWN };
+        block.codes[last_in(block, ip, self.v4_len, w.block)]
     }
 
-    /// Reads, without branching on their values, the bytes that
-    /// [`TableView::finish_v4`] reads for `w` (its first and last start and
-    /// its first code), returning bits of them so that the reads stay.
-    /// [`GeoDatabase::resolve_batch`] touches the windows of a wave of
-    /// addresses this way so that their cache misses overlap.
+    /// Reads, without branching on their values, the cache lines that
+    /// [`TableView::finish_v4`] reads for `w`, returning bits of them so
+    /// that the reads stay. [`GeoDatabase::resolve_batch`] touches the
+    /// blocks of a wave of addresses this way so that their cache misses
+    /// overlap.
     ///
     /// [`GeoDatabase::resolve_batch`]: super::GeoDatabase::resolve_batch
     #[inline(always)]
     pub(crate) fn touch_v4(&self, w: Window) -> u64 {
-        let b = &self.bytes[..];
-        let starts = u32_at(b, self.s4 + 4 * w.lo) ^ u32_at(b, self.s4 + 4 * w.hi);
-        u64::from(starts) ^ u64::from(u16_at(b, self.c4 + 2 * w.lo))
+        self.blocks4.get(w.block).map_or(0, |b| u64::from(b.keys[0]) ^ u64::from(b.codes[0]))
     }
 
     /// The code of an IPv6 address, aliases resolved; `None` when the
@@ -1044,7 +1075,8 @@ impl TableView {
         Some(self.finish_v6(ip, self.locate_v6(ip)?))
     }
 
-    /// [`TableView::locate_v4`] for IPv6; `None` without an IPv6 tree.
+    /// [`TableView::locate_v4`] for IPv6 (comparing top 64 bits); `None`
+    /// without an IPv6 tree.
     #[inline(always)]
     pub(crate) fn locate_v6(&self, ip: u128) -> Option<Window> {
         if !self.has_v6 {
@@ -1053,22 +1085,34 @@ impl TableView {
         let k = ip.checked_shr(self.shift6).unwrap_or(0) as usize;
         let (lo, hi, code) = window(&self.bytes, self.d6 + DIR_ENTRY * k, self.v6_len);
         if lo == hi {
-            return Some(Window { lo, hi, code: Some(code) });
+            return Some(Window { block: 0, code: Some(code) });
         }
-        let (lo, hi) = self.narrow6(ip, lo, hi);
-        Some(Window { lo, hi, code: None })
+        let top = (ip >> 64) as u64;
+        let block = Self::block_of(&self.samples6, &self.coarse6, top, lo, hi);
+        Some(Window { block, code: None })
     }
 
     /// [`TableView::finish_v4`] for IPv6, aliases of the IPv4 tree resolved.
+    /// The range found by the top 64 bits is the right one unless it starts
+    /// inside the address's /64, above the address (a network smaller than
+    /// a /64: rare); then a search of the full starts decides.
     #[inline(always)]
     pub(crate) fn finish_v6(&self, ip: u128, w: Window) -> u16 {
         let code = match w.code {
             Some(code) => code,
             None => {
-                let b = &self.bytes[..];
-                let starts = b.get(self.s6 + 16 * w.lo..self.s6 + 16 * (w.hi + 1)).unwrap_or(&[]);
-                let i = w.lo + last_le::<16>(starts, |c| u128::from_le_bytes(c) <= ip);
-                u16_at(b, self.c6 + 2 * i)
+                let Some(block) = self.blocks6.get(w.block) else { return UNKNOWN };
+                let top = (ip >> 64) as u64;
+                let k = last_in(block, top, self.v6_len, w.block);
+                let i = w.block * BLOCK + k;
+                if block.partial >> k & 1 != 0
+                    && block.keys[k] == top
+                    && u128_at(&self.bytes, self.s6 + 16 * i) > ip
+                {
+                    self.v6_slow(ip)
+                } else {
+                    block.codes[k]
+                }
             }
         };
         if code & ALIAS != 0 {
@@ -1079,12 +1123,28 @@ impl TableView {
         }
     }
 
+    /// The code of the range of an IPv6 address by a binary search of the
+    /// full 128-bit starts.
+    #[cold]
+    fn v6_slow(&self, ip: u128) -> u16 {
+        let start = |i: usize| u128_at(&self.bytes, self.s6 + 16 * i);
+        let (mut lo, mut len) = (0, self.v6_len);
+        while len > 1 {
+            let half = len / 2;
+            if start(lo + half) <= ip {
+                lo += half;
+            }
+            len -= half;
+        }
+        self.blocks6.get(lo / BLOCK).map_or(UNKNOWN, |b| b.codes[lo % BLOCK])
+    }
+
     /// [`TableView::touch_v4`] for IPv6.
     #[inline(always)]
     pub(crate) fn touch_v6(&self, w: Window) -> u64 {
-        let b = &self.bytes[..];
-        let starts = u64_at(b, self.s6 + 16 * w.lo) ^ u64_at(b, self.s6 + 16 * w.hi);
-        starts ^ u64::from(u16_at(b, self.c6 + 2 * w.lo))
+        self.blocks6
+            .get(w.block)
+            .map_or(0, |b| b.keys[0] ^ b.keys[BLOCK - 1] ^ u64::from(b.codes[0]))
     }
 
     /// Ranges in the IPv4 and IPv6 tables.
