@@ -14,7 +14,10 @@ pub fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
         IpAddr::V4(a) => buf.v4(a),
         IpAddr::V6(a) => buf.v6(a),
     }
-    out.extend_from_slice(&buf.bytes[..buf.len]);
+    // A fixed-size copy, then the length: no `memcpy` call per address.
+    let at = out.len();
+    out.extend_from_slice(&buf.bytes);
+    out.truncate(at + buf.len);
 }
 
 /// A stack buffer long enough for any address (`::ffff:255.255.255.255`
@@ -84,12 +87,14 @@ impl Buf {
             if i > 0 {
                 self.push(b':');
             }
-            // The four hex digits, then only the last `digits` of them (no
-            // leading zeros, at least one digit).
+            // The four hex digits shifted so that the last `digits` of them
+            // (no leading zeros, at least one digit) come first; all four
+            // bytes are written (a fixed-size store), `digits` are kept.
             let all = [12, 8, 4, 0].map(|shift| HEX[usize::from(g >> shift & 0xf)]);
             let digits = (16 - g.leading_zeros()).div_ceil(4).max(1) as usize;
-            if let Some(dst) = self.bytes.get_mut(self.len..self.len + digits) {
-                dst.copy_from_slice(&all[4 - digits..]);
+            let word = u32::from_le_bytes(all) >> (8 * (4 - digits));
+            if let Some(dst) = self.bytes.get_mut(self.len..self.len + 4) {
+                dst.copy_from_slice(&word.to_le_bytes());
                 self.len += digits;
             }
         }
