@@ -1,7 +1,7 @@
 //! ISO 3166-1 alpha-2 country codes: which are assigned, what common
 //! mistakes mean (SPEC §3).
 
-use crate::rule::CountryCode;
+use crate::rule::{CountryCode, COUNTRY_CODE_COUNT};
 
 /// The officially assigned ISO 3166-1 alpha-2 codes with their alpha-3
 /// codes (249 entries), plus `XK` (Kosovo, user-assigned but used by GeoIP
@@ -278,9 +278,26 @@ const MISTAKES: &[(&str, &str)] = &[
 ];
 
 /// Whether `code` is an assigned ISO 3166-1 alpha-2 code (or `XK`).
+#[inline]
 pub fn is_assigned(code: CountryCode) -> bool {
-    ASSIGNED.binary_search_by(|(a2, _)| a2.as_bytes().cmp(&code.as_bytes()[..])).is_ok()
+    let i = code.index();
+    ASSIGNED_BITS[i / 64] >> (i % 64) & 1 != 0
 }
+
+/// [`ASSIGNED`] as a bit per [`CountryCode::index`] (a lookup per viewer
+/// line of `simulate --input`, which checks given countries).
+static ASSIGNED_BITS: [u64; COUNTRY_CODE_COUNT.div_ceil(64)] = {
+    let mut bits = [0u64; COUNTRY_CODE_COUNT.div_ceil(64)];
+    let mut k = 0;
+    while k < ASSIGNED.len() {
+        let [a, b] = *ASSIGNED[k].0.as_bytes() else { panic!("a code is two letters") };
+        // CountryCode::index of two upper-case letters.
+        let i = (a - b'A') as usize * 36 + (b - b'A') as usize + 10;
+        bits[i / 64] |= 1 << (i % 64);
+        k += 1;
+    }
+    bits
+};
 
 /// What a pseudo-code (`EU`, `AP`, `XX`, `T1`, `A1`, `A2`, `O1`) is, or
 /// `None` for any other code.
@@ -358,6 +375,11 @@ mod tests {
 
     #[test]
     fn assigned_codes() {
+        for i in 0..COUNTRY_CODE_COUNT {
+            let code = CountryCode::from_index(i).unwrap();
+            let listed = ASSIGNED.iter().any(|(a2, _)| *a2 == code.as_str());
+            assert_eq!(is_assigned(code), listed, "{code:?}");
+        }
         let c = |s| CountryCode::new(s).unwrap();
         assert!(is_assigned(c("US")));
         assert!(is_assigned(c("GB")));

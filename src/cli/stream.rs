@@ -17,7 +17,7 @@ use super::simulate::{write_outcome, Evaluator, Outcome1, Scratch};
 use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 1 << 18;
 /// Bad lines reported one by one; the rest are only counted.
 const MAX_REPORTED_BAD_LINES: u64 = 1000;
 /// Viewers decided together ([`Evaluator::evaluate_batch`]).

@@ -1109,7 +1109,7 @@ impl TableView {
                     && block.keys[k] == top
                     && u128_at(&self.bytes, self.s6 + 16 * i) > ip
                 {
-                    self.v6_slow(ip)
+                    self.v6_slow(ip, i)
                 } else {
                     block.codes[k]
                 }
@@ -1123,18 +1123,28 @@ impl TableView {
         }
     }
 
-    /// The code of the range of an IPv6 address by a binary search of the
-    /// full 128-bit starts.
+    /// The code of the range of an IPv6 address whose range, by the top 64
+    /// bits, was found to be `i` but starts above it: the last full 128-bit
+    /// start `<= ip` before `i`, searched backwards from `i` in doubling
+    /// steps, then by halving (the starts sharing a /64 are neighbours).
     #[cold]
-    fn v6_slow(&self, ip: u128) -> u16 {
+    fn v6_slow(&self, ip: u128, i: usize) -> u16 {
         let start = |i: usize| u128_at(&self.bytes, self.s6 + 16 * i);
-        let (mut lo, mut len) = (0, self.v6_len);
-        while len > 1 {
-            let half = len / 2;
-            if start(lo + half) <= ip {
-                lo += half;
+        // start(hi) > ip; find lo < hi with start(lo) <= ip (start(0) = 0).
+        let (mut lo, mut hi, mut step) = (i.saturating_sub(1), i, 1);
+        while lo > 0 && start(lo) > ip {
+            hi = lo;
+            step *= 2;
+            lo = lo.saturating_sub(step);
+        }
+        // start(lo) <= ip < start(hi): the answer is in lo .. hi.
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if start(mid) <= ip {
+                lo = mid;
+            } else {
+                hi = mid;
             }
-            len -= half;
         }
         self.blocks6.get(lo / BLOCK).map_or(UNKNOWN, |b| b.codes[lo % BLOCK])
     }
