@@ -413,13 +413,17 @@ impl Matcher {
     /// (`viewer.country()`); no lookup is made.
     #[inline]
     pub fn decide(&self, viewer: &Viewer) -> Decision {
-        let mut rule = self.ip_rule(viewer.ip());
-        if self.first_country_rule < rule {
-            if let Some(c) = viewer.country() {
-                rule = rule.min(self.countries[c.index()]);
-            }
+        self.decision(self.with_country(self.ip_rule(viewer.ip()), viewer))
+    }
+
+    /// `rule` (the first address or `any` rule that matches), or the
+    /// viewer's country rule when that comes first.
+    #[inline(always)]
+    fn with_country(&self, rule: RuleIndex, viewer: &Viewer) -> RuleIndex {
+        match viewer.country() {
+            Some(c) if self.first_country_rule < rule => rule.min(self.countries[c.index()]),
+            _ => rule,
         }
-        self.decision(rule)
     }
 
     /// The decisions for many viewers, appended to `out` in order:
@@ -465,13 +469,7 @@ impl Matcher {
     ) {
         let rules = table.get_lanes(q.addrs);
         for (&i, &table_rule) in q.index.iter().zip(&rules).take(q.len) {
-            let mut rule = table_rule.min(self.first_any);
-            if self.first_country_rule < rule {
-                if let Some(c) = viewers[i].country() {
-                    rule = rule.min(self.countries[c.index()]);
-                }
-            }
-            out[i] = self.decision(rule);
+            out[i] = self.decision(self.with_country(table_rule.min(self.first_any), &viewers[i]));
         }
         *q = Queue::default();
     }
