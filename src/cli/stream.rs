@@ -2,14 +2,12 @@
 //!
 //! The input is read in chunks of [`CHUNK`] bytes; each chunk's complete
 //! lines are split at line boundaries between the cores, evaluated in
-//! parallel into per-part output buffers, and written in input order by a
-//! writer thread, so that writing one chunk's results overlaps deciding the
-//! next. No line allocates unless it is ndjson or bad. A line longer than
+//! parallel into per-part output buffers, and written in input order. No
+//! line allocates unless it is ndjson or bad. A line longer than
 //! [`MAX_LINE`] bytes is reported and skipped without being buffered.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::net::IpAddr;
-use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use accessrules::viewer_line::{read_line, MAX_LINE};
 use accessrules::{Action, CountryCode, RuleKind, RuleSet};
@@ -166,54 +164,9 @@ struct Run<'a> {
     stats: Stats,
     /// Number of the next line to be read (1-based).
     line_no: u64,
+    /// Output buffers of the parts, reused from chunk to chunk.
+    buffers: Vec<Vec<u8>>,
     err: io::Stderr,
-}
-
-/// The sending end of the writer thread: result buffers go out in the
-/// order sent; emptied ones come back to be reused (their pages stay
-/// mapped).
-struct Sink {
-    out: SyncSender<Vec<u8>>,
-    emptied: Receiver<Vec<u8>>,
-}
-
-/// Results sent to the writer thread and not yet written, in buffers.
-const SINK_DEPTH: usize = 4;
-
-/// The error of a send to a writer thread that has stopped (on a write
-/// error, which its join returns).
-#[derive(Debug, thiserror::Error)]
-#[error("the output writer stopped")]
-struct WriterStopped;
-
-impl Sink {
-    /// Starts the writer thread in `scope`, writing to standard output.
-    fn start<'s>(
-        scope: &'s std::thread::Scope<'s, '_>,
-    ) -> (Sink, std::thread::ScopedJoinHandle<'s, io::Result<()>>) {
-        let (out, results) = mpsc::sync_channel::<Vec<u8>>(SINK_DEPTH);
-        let (give_back, emptied) = mpsc::channel();
-        let writer = scope.spawn(move || {
-            let mut stdout = io::stdout().lock();
-            for mut buf in results {
-                stdout.write_all(&buf)?;
-                buf.clear();
-                // The receiver is gone only when the run has ended.
-                let _ = give_back.send(buf);
-            }
-            stdout.flush()
-        });
-        (Sink { out, emptied }, writer)
-    }
-
-    fn send(&self, buf: Vec<u8>) -> anyhow::Result<()> {
-        self.out.send(buf).map_err(|_| WriterStopped.into())
-    }
-
-    /// An emptied buffer, or a new one.
-    fn buffer(&self) -> Vec<u8> {
-        self.emptied.try_recv().unwrap_or_default()
-    }
 }
 
 impl Run<'_> {
@@ -224,36 +177,31 @@ impl Run<'_> {
         self.stats.bad_lines += 1;
     }
 
-    /// Evaluates complete lines and sends their results, in order, to the
-    /// writer thread.
-    fn region(&mut self, region: &[u8], sink: &Sink) -> anyhow::Result<()> {
+    /// Evaluates complete lines and writes their results in order.
+    fn region(&mut self, region: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         let parts = if region.len() < 64 * 1024 || self.threads == 1 {
             vec![region]
         } else {
             split_lines(region, self.threads)
         };
         let (evaluator, format, rules) = (self.evaluator, self.format, self.rules);
-        let bufs: Vec<Vec<u8>> = parts.iter().map(|_| sink.buffer()).collect();
+        let mut bufs = std::mem::take(&mut self.buffers);
+        bufs.resize_with(parts.len().max(bufs.len()), Vec::new);
         let results: Vec<anyhow::Result<PartResult>> = if parts.len() == 1 {
-            bufs.into_iter()
-                .map(|buf| process_part(region, buf, evaluator, format, rules))
-                .collect()
+            vec![process_part(parts[0], bufs.swap_remove(0), evaluator, format, rules)]
         } else {
             std::thread::scope(|s| {
-                let mut work = parts.iter().zip(bufs);
-                // This thread decides the first part itself.
-                let (first, first_buf) = work.next().expect("more than one part");
-                let handles: Vec<_> = work
+                let handles: Vec<_> = parts
+                    .iter()
+                    .zip(bufs.drain(..parts.len()))
                     .map(|(p, buf)| s.spawn(move || process_part(p, buf, evaluator, format, rules)))
                     .collect();
-                let mut results = vec![process_part(first, first_buf, evaluator, format, rules)];
-                results
-                    .extend(handles.into_iter().map(|h| h.join().expect("viewer worker panicked")));
-                results
+                handles.into_iter().map(|h| h.join().expect("viewer worker panicked")).collect()
             })
         };
         for r in results {
             let r = r?;
+            out.write_all(&r.out)?;
             let bad_before = r.stats.bad_lines;
             let mut stats = r.stats;
             stats.bad_lines = 0;
@@ -263,7 +211,7 @@ impl Run<'_> {
             }
             debug_assert_eq!(bad_before, r.bad.len() as u64);
             self.line_no += r.lines;
-            sink.send(r.out)?;
+            self.buffers.push(r.out);
         }
         Ok(())
     }
@@ -287,15 +235,40 @@ fn progress_bar(len: Option<u64>) -> ProgressBar {
     }
 }
 
-/// Reads the viewer input in chunks and decides its lines ([`Run::region`]),
-/// until its end or an interruption.
-fn read_all(
-    run: &mut Run<'_>,
-    reader: &mut dyn Read,
+/// Runs `simulate --input`.
+pub fn run(
+    evaluator: &Evaluator<'_>,
+    rules: &RuleSet,
     input: &str,
-    progress: &ProgressBar,
-    sink: &Sink,
-) -> Result<(), Failure> {
+    format: OutputFormat,
+) -> Outcome {
+    let (mut reader, len): (Box<dyn Read>, Option<u64>) = if input == "-" {
+        (Box::new(io::stdin().lock()), None)
+    } else {
+        let file = std::fs::File::open(input).map_err(|e| {
+            Failure::Error(anyhow::anyhow!("cannot open viewer input {input}: {e}"))
+        })?;
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), len)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let mut run = Run {
+        evaluator,
+        format,
+        rules: rules.rules.len(),
+        threads,
+        stats: Stats::new(rules.rules.len()),
+        line_no: 1,
+        buffers: Vec::new(),
+        err: io::stderr(),
+    };
+    super::interrupt::install();
+    let progress = progress_bar(len);
+    let stdout = io::stdout();
+    // Results arrive as one buffer per part (hundreds of KiB): a small
+    // BufWriter passes them straight to standard output instead of copying
+    // them into its own buffer first.
+    let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + MAX_LINE);
     // Inside an overlong line that started at this line number.
     let mut skipping: Option<u64> = None;
@@ -303,7 +276,7 @@ fn read_all(
     loop {
         let want = CHUNK.saturating_sub(buf.len()).max(1);
         let before = buf.len();
-        let n = reader.take(want as u64).read_to_end(&mut buf).map_err(|e| {
+        let n = (&mut reader).take(want as u64).read_to_end(&mut buf).map_err(|e| {
             Failure::Error(anyhow::anyhow!("cannot read viewer input {input}: {e}"))
         })?;
         let eof = n < want;
@@ -335,7 +308,7 @@ fn read_all(
         }
         let complete =
             if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
-        run.region(&buf[..complete], sink).map_err(Failure::Error)?;
+        run.region(&buf[..complete], &mut out).map_err(Failure::Error)?;
         buf.drain(..complete);
         if buf.len() > MAX_LINE {
             skipping = Some(run.line_no);
@@ -348,52 +321,7 @@ fn read_all(
             break;
         }
     }
-    Ok(())
-}
-
-/// Runs `simulate --input`.
-pub fn run(
-    evaluator: &Evaluator<'_>,
-    rules: &RuleSet,
-    input: &str,
-    format: OutputFormat,
-) -> Outcome {
-    let (mut reader, len): (Box<dyn Read>, Option<u64>) = if input == "-" {
-        (Box::new(io::stdin().lock()), None)
-    } else {
-        let file = std::fs::File::open(input).map_err(|e| {
-            Failure::Error(anyhow::anyhow!("cannot open viewer input {input}: {e}"))
-        })?;
-        let len = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), len)
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let mut run = Run {
-        evaluator,
-        format,
-        rules: rules.rules.len(),
-        threads,
-        stats: Stats::new(rules.rules.len()),
-        line_no: 1,
-        err: io::stderr(),
-    };
-    super::interrupt::install();
-    let progress = progress_bar(len);
-    let result = std::thread::scope(|scope| {
-        let (sink, writer) = Sink::start(scope);
-        let read = read_all(&mut run, &mut reader, input, &progress, &sink);
-        drop(sink);
-        let written = writer.join().expect("output writer panicked");
-        // A write error (a closed pipe, a full disk) stopped the writer and
-        // then the reading: report it rather than its echo.
-        match (read, written) {
-            (_, Err(e)) => Err(Failure::Error(
-                anyhow::Error::from(e).context("cannot write the results to standard output"),
-            )),
-            (read, Ok(())) => read,
-        }
-    });
-    result?;
+    out.flush().map_err(|e| Failure::Error(e.into()))?;
     progress.finish_and_clear();
     if super::interrupt::requested() {
         let _ = writeln!(
