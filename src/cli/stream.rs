@@ -7,6 +7,8 @@
 //! [`MAX_LINE`] bytes is reported and skipped without being buffered.
 
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
+
+use anyhow::Context;
 use std::net::IpAddr;
 
 use accessrules::viewer_line::{read_line, MAX_LINE};
@@ -18,6 +20,8 @@ use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
 const CHUNK: usize = 1 << 18;
+/// The context of an error writing results.
+const WRITE_FAILED: &str = "cannot write the results to standard output";
 /// Bad lines reported one by one; the rest are only counted.
 const MAX_REPORTED_BAD_LINES: u64 = 1000;
 /// Viewers decided together ([`Evaluator::evaluate_batch`]).
@@ -201,7 +205,7 @@ impl Run<'_> {
         };
         for r in results {
             let r = r?;
-            out.write_all(&r.out)?;
+            out.write_all(&r.out).context(WRITE_FAILED)?;
             let bad_before = r.stats.bad_lines;
             let mut stats = r.stats;
             stats.bad_lines = 0;
@@ -321,7 +325,7 @@ pub fn run(
             break;
         }
     }
-    out.flush().map_err(|e| Failure::Error(e.into()))?;
+    out.flush().context(WRITE_FAILED).map_err(Failure::Error)?;
     progress.finish_and_clear();
     if super::interrupt::requested() {
         let _ = writeln!(
