@@ -7,9 +7,9 @@
 //! [`MAX_LINE`] bytes is reported and skipped without being buffered.
 
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::net::IpAddr;
 
 use anyhow::Context;
-use std::net::IpAddr;
 
 use accessrules::viewer_line::{read_line, MAX_LINE};
 use accessrules::{Action, CountryCode, RuleKind, RuleSet};
