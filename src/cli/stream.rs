@@ -19,7 +19,7 @@ use super::simulate::{write_outcome, Evaluator, Outcome1, Scratch};
 use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
-const CHUNK: usize = 1 << 18;
+const CHUNK: usize = 1 << 20;
 /// The context of an error writing results.
 const WRITE_FAILED: &str = "cannot write the results to standard output";
 /// Bad lines reported one by one; the rest are only counted.
