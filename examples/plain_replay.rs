@@ -9,7 +9,7 @@
 //!
 //! Writes exactly what `accessrules simulate RULES --input LOG --format tsv`
 //! writes on standard output (`benches/e2e.sh` compares them); bad lines are
-//! counted and skipped.
+//! counted and skipped, but a line that is not UTF-8 stops it (`lines()`).
 //!
 //!     cargo run --release --example plain_replay -- RULES LOG > out.tsv
 
@@ -58,8 +58,10 @@ fn run(rules_path: &str, log_path: &str) -> Result<u64, String> {
     let log = std::fs::File::open(log_path).map_err(|e| format!("{log_path}: {e}"))?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut bad = 0;
-    for line in BufReader::new(log).lines() {
+    for (n, line) in BufReader::new(log).lines().enumerate() {
         let line = line.map_err(|e| format!("{log_path}: {e}"))?;
+        // A byte-order mark, as simulate accepts.
+        let line = if n == 0 { line.trim_start_matches('\u{feff}') } else { &line };
         let Ok(parsed) = viewer_line::parse_line(line.as_bytes()) else {
             bad += 1;
             continue;

@@ -414,6 +414,40 @@ fn missing_file_names_the_path() {
     }
 }
 
+/// A FIFO is refused without being opened (opening one waits for a writer).
+#[test]
+#[cfg(unix)]
+fn fifo_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pipe.mmdb");
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo here
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opening = path.clone();
+    std::thread::spawn(move || tx.send(GeoDatabase::open(&opening).map(|_| ()).unwrap_err()));
+    let err = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("open waited on a FIFO");
+    assert_eq!(err.kind(), GeoErrorKind::Io);
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
+
+/// A large file without MaxMind DB metadata in its last 128 KiB is refused
+/// before it is read whole.
+#[test]
+fn file_without_metadata_is_refused_from_its_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.mmdb");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(256 << 20).unwrap(); // sparse: 256 MiB of zeros
+    let err = GeoDatabase::open(&path).unwrap_err();
+    assert_eq!(err.kind(), GeoErrorKind::Corrupt, "{err}");
+    assert!(err.to_string().contains("no MaxMind DB metadata in the last 128 KiB"), "{err}");
+    // A real database whose metadata is at its end still opens.
+    std::fs::write(&path, v6db(&[("81.2.69.0/24", json!({"country_code": "GB"}))])).unwrap();
+    assert_eq!(GeoDatabase::open(&path).unwrap().resolve(ip("81.2.69.1")), cc("GB"));
+}
+
 #[test]
 fn open_reads_a_file() {
     let dir = tempfile::tempdir().unwrap();

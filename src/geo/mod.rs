@@ -50,7 +50,7 @@ mod table;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -309,9 +309,11 @@ impl GeoDatabase {
     ///
     /// Errors: [`GeoError::NotFound`] (naming the path), [`GeoError::Io`]
     /// (unreadable; also a path that is not a regular file, such as a
-    /// directory or `/dev/zero`, and a file over 4 GiB, which are refused
-    /// rather than read without bound), and those of
-    /// [`GeoDatabase::from_bytes`].
+    /// directory, a FIFO or `/dev/zero`, and a file over 4 GiB, which are
+    /// refused rather than read without bound or waited on),
+    /// [`GeoError::Corrupt`] for a file without the MaxMind DB metadata
+    /// marker in its last 128 KiB (checked before the file is read whole),
+    /// and those of [`GeoDatabase::from_bytes`].
     pub fn open(path: impl AsRef<Path>) -> Result<GeoDatabase, GeoError> {
         let path = path.as_ref();
         let io = |source: std::io::Error| {
@@ -322,16 +324,35 @@ impl GeoDatabase {
             }
         };
         let refuse = |what: &str| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+        // Never read a device, a pipe or a directory without bound, nor
+        // open a FIFO (which would wait for a writer): checked by path
+        // first, then again on the opened file.
+        let check = |meta: std::fs::Metadata| {
+            if !meta.is_file() {
+                return Err(refuse("not a regular file"));
+            }
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(refuse("larger than 4 GiB"));
+            }
+            Ok(meta.len())
+        };
+        check(std::fs::metadata(path).map_err(io)?)?;
         let mut file = std::fs::File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        // Never read a device, a pipe or a directory without bound.
-        if !meta.is_file() {
-            return Err(refuse("not a regular file"));
+        let len = check(file.metadata().map_err(io)?)?;
+        // The metadata lies in the last 128 KiB (MaxMind DB spec): a file
+        // without its marker there is refused before it is read whole.
+        let tail_start = len.saturating_sub(table::METADATA_MAX_BYTES);
+        let mut tail = Vec::new();
+        file.seek(SeekFrom::Start(tail_start)).map_err(io)?;
+        file.by_ref().take(table::METADATA_MAX_BYTES).read_to_end(&mut tail).map_err(io)?;
+        if !table::has_metadata_marker(&tail) {
+            return Err(GeoError::Corrupt {
+                origin: format!("GeoIP database {}", path.display()),
+                message: "no MaxMind DB metadata in the last 128 KiB of the file".into(),
+            });
         }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(refuse("larger than 4 GiB"));
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut bytes = Vec::with_capacity(len as usize);
         file.by_ref().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(refuse("larger than 4 GiB"));

@@ -193,6 +193,15 @@ const T_BOOL: u8 = 14;
 /// just before them).
 const METADATA_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
 
+/// The most bytes from the metadata marker to the end of a file (MaxMind
+/// DB format specification: the metadata is at most 128 KiB).
+pub(crate) const METADATA_MAX_BYTES: u64 = 128 * 1024;
+
+/// Whether `bytes` hold the metadata marker.
+pub(crate) fn has_metadata_marker(bytes: &[u8]) -> bool {
+    bytes.windows(METADATA_MARKER.len()).any(|w| w == METADATA_MARKER)
+}
+
 /// The byte range of the data section of the MaxMind DB file `raw` whose
 /// search tree has `node_count` nodes of `record_size` bits: after the tree
 /// and its 16-byte separator, up to the metadata marker.
