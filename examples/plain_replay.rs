@@ -4,8 +4,9 @@
 //! matcher and streaming: `BufRead::lines` (a `String` per line), the
 //! library's line parser (`viewer_line::parse_line`), the rules kept as
 //! `ipnet` lists and checked first to last (`reference::evaluate`), each
-//! viewer's country looked up and decoded with the `maxminddb` reader, one
-//! `writeln!` per viewer into a `BufWriter`, one thread.
+//! viewer's country looked up and decoded with the `maxminddb` reader
+//! (`reference::maxminddb_country`), one `writeln!` per viewer into a
+//! `BufWriter`, one thread.
 //!
 //! Writes exactly what `accessrules simulate RULES --input LOG --format tsv`
 //! writes on standard output (`benches/e2e.sh` compares them); bad lines are
@@ -14,40 +15,9 @@
 //!     cargo run --release --example plain_replay -- RULES LOG > out.tsv
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::net::IpAddr;
 use std::process::ExitCode;
 
 use accessrules::{check, reference, viewer_line, CountryCode, GeoDatabase, Options, Viewer};
-
-/// The record fields a country can come from (SPEC §5 layouts).
-#[derive(serde::Deserialize)]
-struct Record<'a> {
-    #[serde(borrow)]
-    country: Option<IsoCode<'a>>,
-    #[serde(borrow)]
-    registered_country: Option<IsoCode<'a>>,
-    #[serde(borrow)]
-    country_code: Option<&'a str>,
-}
-
-#[derive(serde::Deserialize)]
-struct IsoCode<'a> {
-    #[serde(borrow)]
-    iso_code: Option<&'a str>,
-}
-
-fn country(reader: &maxminddb::Reader<&[u8]>, ip: IpAddr) -> Result<Option<CountryCode>, String> {
-    let fail = |e: maxminddb::MaxMindDbError| format!("GeoIP lookup of {ip} failed: {e}");
-    let Some(r) = reader.lookup(ip).map_err(fail)?.decode::<Record<'_>>().map_err(fail)? else {
-        return Ok(None);
-    };
-    let code = r
-        .country
-        .and_then(|c| c.iso_code)
-        .or_else(|| r.registered_country.and_then(|c| c.iso_code))
-        .or(r.country_code);
-    Ok(code.and_then(CountryCode::new_case_insensitive))
-}
 
 fn run(rules_path: &str, log_path: &str) -> Result<u64, String> {
     let text = std::fs::read(rules_path).map_err(|e| format!("{rules_path}: {e}"))?;
@@ -70,7 +40,8 @@ fn run(rules_path: &str, log_path: &str) -> Result<u64, String> {
         let viewer = Viewer::new(ip);
         let country = match given {
             Some(c) => Some(c),
-            None => country(&reader, viewer.ip())?,
+            None => reference::maxminddb_country(&reader, viewer.ip())
+                .map_err(|e| format!("GeoIP lookup of {ip} failed: {e}"))?,
         };
         let d = reference::evaluate(rules, &viewer.with_country(country));
         let shown_country = country.as_ref().map_or("-", CountryCode::as_str);

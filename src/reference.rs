@@ -2,8 +2,12 @@
 //!
 //! It is the oracle the compiled [`crate::Matcher`] is held to by property
 //! tests and the differential fuzz target; it is kept simple on purpose.
+//! With [`maxminddb_country`] it is also the plain evaluator of SPEC §7,
+//! the baseline of the benchmarks.
 
-use crate::rule::{Decision, Rule, RuleKind, RuleSet, Viewer};
+use std::net::IpAddr;
+
+use crate::rule::{CountryCode, Decision, Rule, RuleKind, RuleSet, Viewer};
 
 /// Whether `rule` matches `viewer` (SPEC §2): `any` always; `ip.src` when
 /// the viewer's canonical address lies in a listed network of its own
@@ -25,6 +29,50 @@ pub fn evaluate(rules: &RuleSet, viewer: &Viewer) -> Decision {
         .iter()
         .position(|r| rule_matches(r, viewer))
         .map_or(Decision::DEFAULT, |i| Decision { action: rules.rules[i].action, rule: Some(i) })
+}
+
+/// The record fields a country can come from (SPEC §5 layouts).
+#[derive(serde::Deserialize)]
+struct CountryFields<'a> {
+    #[serde(borrow)]
+    country: Option<IsoCode<'a>>,
+    #[serde(borrow)]
+    registered_country: Option<IsoCode<'a>>,
+    #[serde(borrow)]
+    country_code: Option<&'a str>,
+}
+
+#[derive(serde::Deserialize)]
+struct IsoCode<'a> {
+    #[serde(borrow)]
+    iso_code: Option<&'a str>,
+}
+
+/// The plain country lookup of SPEC §7: `reader`'s lookup and decode of
+/// the record of `ip`, on every call; the country from `country.iso_code`,
+/// else `registered_country.iso_code`, else `country_code` (SPEC §5), in
+/// either case. `None` for no record, no country field, a value that is not
+/// a country code, or an IPv6 address in an IPv4-only database.
+///
+/// # Errors
+///
+/// The reader's, on a damaged database.
+pub fn maxminddb_country<S: AsRef<[u8]>>(
+    reader: &maxminddb::Reader<S>,
+    ip: IpAddr,
+) -> Result<Option<CountryCode>, maxminddb::MaxMindDbError> {
+    if ip.is_ipv6() && reader.metadata().ip_version == 4 {
+        return Ok(None);
+    }
+    let Some(record) = reader.lookup(ip)?.decode::<CountryFields<'_>>()? else {
+        return Ok(None);
+    };
+    let code = record
+        .country
+        .and_then(|c| c.iso_code)
+        .or_else(|| record.registered_country.and_then(|c| c.iso_code))
+        .or(record.country_code);
+    Ok(code.and_then(CountryCode::new_case_insensitive))
 }
 
 #[cfg(test)]

@@ -194,6 +194,34 @@ fn geoip2_layout_country_then_registered_country() {
     assert!(no_record.network.unwrap().contains(&ip("192.0.2.1")));
 }
 
+/// The plain evaluator's lookup (`reference::maxminddb_country`, the
+/// benchmarks' baseline) reads the same countries as the range table.
+#[test]
+fn plain_lookup_agrees_with_the_table() {
+    let bytes = v6db(&geoip2_entries());
+    let db = GeoDatabase::from_bytes(bytes.clone()).unwrap();
+    let reader = Reader::from_source(bytes).unwrap();
+    for a in ["81.2.69.142", "1.0.0.1", "214.0.1.2", "2a02:2770::1", "10.1.2.3", "2001:db8::1"] {
+        let plain = accessrules::reference::maxminddb_country(&reader, ip(a)).unwrap();
+        assert_eq!(plain, db.resolve(ip(a)), "{a}");
+    }
+    assert_eq!(
+        accessrules::reference::maxminddb_country(&reader, ip("81.2.69.1")).unwrap(),
+        cc("GB")
+    );
+    // An IPv6 address in an IPv4-only database is unknown, not an error.
+    let v4 = write_db(IpVersion::V4, &[("1.0.0.0/24", json!({"country_code": "au"}))]);
+    let reader = Reader::from_source(v4).unwrap();
+    assert_eq!(
+        accessrules::reference::maxminddb_country(&reader, ip("1.0.0.9")).unwrap(),
+        cc("AU")
+    );
+    assert_eq!(
+        accessrules::reference::maxminddb_country(&reader, ip("2a02:2770::1")).unwrap(),
+        None
+    );
+}
+
 #[test]
 fn registered_country_only_database() {
     let db = GeoDatabase::from_bytes(v6db(&[

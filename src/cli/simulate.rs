@@ -71,23 +71,6 @@ pub struct Scratch {
     resolved: Vec<Option<CountryCode>>,
 }
 
-/// The record fields the plain evaluator reads (SPEC §5 layouts).
-#[derive(serde::Deserialize)]
-struct PlainRecord<'a> {
-    #[serde(borrow)]
-    country: Option<IsoCode<'a>>,
-    #[serde(borrow)]
-    registered_country: Option<IsoCode<'a>>,
-    #[serde(borrow)]
-    country_code: Option<&'a str>,
-}
-
-#[derive(serde::Deserialize)]
-struct IsoCode<'a> {
-    #[serde(borrow)]
-    iso_code: Option<&'a str>,
-}
-
 impl<'a> Evaluator<'a> {
     pub fn new(
         engine: Engine,
@@ -177,21 +160,8 @@ fn plain_country(
     reader: &maxminddb::Reader<Cow<'static, [u8]>>,
     ip: IpAddr,
 ) -> anyhow::Result<Option<CountryCode>> {
-    if ip.is_ipv6() && reader.metadata().ip_version == 4 {
-        return Ok(None);
-    }
-    let fail = |e: maxminddb::MaxMindDbError| anyhow!("GeoIP lookup of {ip} failed: {e}");
-    let Some(record) =
-        reader.lookup(ip).map_err(fail)?.decode::<PlainRecord<'_>>().map_err(fail)?
-    else {
-        return Ok(None);
-    };
-    let code = record
-        .country
-        .and_then(|c| c.iso_code)
-        .or_else(|| record.registered_country.and_then(|c| c.iso_code))
-        .or(record.country_code);
-    Ok(code.and_then(CountryCode::new_case_insensitive))
+    reference::maxminddb_country(reader, ip)
+        .map_err(|e| anyhow!("GeoIP lookup of {ip} failed: {e}"))
 }
 
 /// Appends `n` in decimal.
