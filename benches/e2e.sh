@@ -50,26 +50,30 @@ run() {
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "log: $log ($viewers viewers), format $format${CPUS:+, pinned to CPU(s) $CPUS}"
 f="  %-9s %7.2f s wall %6.2f M viewers/s | %7.2f CPU-s %6.2f M viewers/CPU-s | max RSS %d MiB\n"
+# measure ENGINE RULES: runs it, prints its line and, after the compiled
+# run, its ratio to the compiled one and whether their outputs are the same.
+measure() {
+    local t c m same=""
+    read -r t c m < <(run "$1" "$2" "$dir/out-$1.txt")
+    if [ "$1" = compiled ]; then
+        t_c=$t
+        cpu_c=$c
+    elif cmp -s "$dir/out-compiled.txt" "$dir/out-$1.txt"; then
+        same=identical
+    else
+        same=DIFFERENT
+    fi
+    awk -v name="$1" -v n="$viewers" -v t="$t" -v c="$c" -v m="$m" -v f="$f" \
+        -v tc="$t_c" -v cc="$cpu_c" -v s="$same" 'BEGIN {
+        label = (name == "reference") ? "in-pipe" : name
+        printf f, label ":", t, n / t / 1e6, c, n / c / 1e6, m / 1024
+        if (s != "") printf "  compiled / %s: %.1fx wall, %.1fx CPU; outputs %s\n", label, t / tc, c / cc, s
+    }'
+}
 for rules in "$@"; do
     echo "$rules"
-    read -r t_c cpu_c rss_c < <(run compiled "$rules" "$dir/out-compiled.txt")
-    awk -v n="$viewers" -v t="$t_c" -v c="$cpu_c" -v m="$rss_c" -v f="$f" \
-        'BEGIN { printf f, "compiled:", t, n / t / 1e6, c, n / c / 1e6, m / 1024 }'
-    if [ "$format" = tsv ]; then
-        read -r t_p cpu_p rss_p < <(run plain "$rules" "$dir/out-plain.txt")
-        if cmp -s "$dir/out-compiled.txt" "$dir/out-plain.txt"; then same=identical; else same=DIFFERENT; fi
-        awk -v n="$viewers" -v t="$t_p" -v c="$cpu_p" -v m="$rss_p" -v f="$f" \
-            -v tc="$t_c" -v cc="$cpu_c" -v s="$same" 'BEGIN {
-            printf f, "plain:", t, n / t / 1e6, c, n / c / 1e6, m / 1024
-            printf "  compiled / plain: %.1fx wall, %.1fx CPU; outputs %s\n", t / tc, c / cc, s
-        }'
-    fi
-    read -r t_r cpu_r rss_r < <(run reference "$rules" "$dir/out-reference.txt")
-    if cmp -s "$dir/out-compiled.txt" "$dir/out-reference.txt"; then same=identical; else same=DIFFERENT; fi
-    awk -v n="$viewers" -v t="$t_r" -v c="$cpu_r" -v m="$rss_r" -v f="$f" \
-        -v tc="$t_c" -v cc="$cpu_c" -v s="$same" 'BEGIN {
-        printf f, "in-pipe:", t, n / t / 1e6, c, n / c / 1e6, m / 1024
-        printf "  compiled / in-pipe: %.1fx wall, %.1fx CPU; outputs %s\n", t / tc, c / cc, s
-    }'
+    measure compiled "$rules"
+    if [ "$format" = tsv ]; then measure plain "$rules"; fi
+    measure reference "$rules"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
