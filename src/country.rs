@@ -291,8 +291,7 @@ static ASSIGNED_BITS: [u64; COUNTRY_CODE_COUNT.div_ceil(64)] = {
     let mut k = 0;
     while k < ASSIGNED.len() {
         let [a, b] = *ASSIGNED[k].0.as_bytes() else { panic!("a code is two letters") };
-        // CountryCode::index of two upper-case letters.
-        let i = (a - b'A') as usize * 36 + (b - b'A') as usize + 10;
+        let i = CountryCode::index_of([a, b]);
         bits[i / 64] |= 1 << (i % 64);
         k += 1;
     }

@@ -79,11 +79,17 @@ impl CountryCode {
     /// 10–35); `A0` = 0, `ZZ` = 935.
     #[inline]
     pub fn index(&self) -> usize {
-        let second = match self.0[1] {
+        Self::index_of(self.0)
+    }
+
+    /// [`CountryCode::index`] of a code's two bytes (checked upper-case
+    /// letter, then upper-case letter or digit), usable in constants.
+    pub(crate) const fn index_of([first, second]: [u8; 2]) -> usize {
+        let second = match second {
             d @ b'0'..=b'9' => d - b'0',
             l => l - b'A' + 10,
         };
-        (self.0[0] - b'A') as usize * 36 + second as usize
+        (first - b'A') as usize * 36 + second as usize
     }
 
     /// The code at a dense index (the inverse of [`CountryCode::index`]);
