@@ -53,7 +53,7 @@ fn mmdb_country(reader: &MmdbReader, ip: IpAddr) -> Option<CountryCode> {
 /// rules in order.
 #[inline]
 fn plain_decide(rules: &accessrules::RuleSet, reader: &MmdbReader, ip: IpAddr) -> Decision {
-    let viewer = Viewer::new(ip);
+    let viewer = Viewer::without_country(ip);
     let country = mmdb_country(reader, viewer.ip());
     reference::evaluate(rules, &viewer.with_country(country))
 }
@@ -69,7 +69,7 @@ fn compiled_decide(m: &Matcher, geo: &GeoDatabase, ip: IpAddr) -> Decision {
 }
 
 fn rules_of(json: &str) -> accessrules::RuleSet {
-    let v = check(json.as_bytes(), &Options::default());
+    let v = check(json.as_bytes(), &Options::without_clock());
     v.rule_set().cloned().expect("benchmark rules are valid")
 }
 
@@ -83,7 +83,7 @@ fn db() -> Db {
 
 fn docs_example(c: &mut Criterion, db: &Db) {
     let rules = rules_of(inputs::DOCS_EXAMPLE);
-    let matcher = Matcher::new(&rules);
+    let matcher = Matcher::new(&rules).unwrap();
     let geo = GeoDatabase::embedded().expect("embedded database");
     let reader = mmdb_reader();
     let viewers = inputs::sample_viewers(&db.nets, BATCH, inputs::SEED);
@@ -107,9 +107,7 @@ fn docs_example(c: &mut Criterion, db: &Db) {
             countries.clear();
             geo.resolve_batch(black_box(&viewers), &mut countries);
             batch.clear();
-            batch.extend(
-                viewers.iter().zip(&countries).map(|(&ip, &c)| Viewer::new(ip).with_country(c)),
-            );
+            batch.extend(viewers.iter().zip(&countries).map(|(&ip, &c)| Viewer::new(ip, c)));
             decisions.clear();
             matcher.decide_batch(&batch, &mut decisions);
             black_box(&decisions);
@@ -128,10 +126,10 @@ fn docs_example(c: &mut Criterion, db: &Db) {
 fn ip_10k(c: &mut Criterion, db: &Db) {
     let (json, picked) = inputs::large_rule_document(&db.nets, inputs::LargeDoc::BENCH);
     let rules = rules_of(&json);
-    let matcher = Matcher::new(&rules);
+    let matcher = Matcher::new(&rules).unwrap();
     let viewers: Vec<Viewer> = inputs::viewers_for(&picked, &db.nets, BATCH, inputs::SEED)
         .into_iter()
-        .map(Viewer::new)
+        .map(Viewer::without_country)
         .collect();
     for v in &viewers {
         assert_eq!(matcher.decide(v), reference::evaluate(&rules, v));
@@ -208,18 +206,15 @@ fn scaling(c: &mut Criterion, db: &Db) {
         let (json, picked) = inputs::large_rule_document(&db.nets, shape);
         let doc = accessrules::check(
             json.as_bytes(),
-            &Options {
-                limits: accessrules::Limits {
-                    max_document_bytes: 64 << 20,
-                    ..accessrules::Limits::default()
-                },
-                ..Options::default()
-            },
+            &Options::without_clock().with_limits(accessrules::Limits {
+                max_document_bytes: 64 << 20,
+                ..accessrules::Limits::default()
+            }),
         );
-        let matcher = Matcher::new(doc.rule_set().expect("valid"));
+        let matcher = Matcher::new(doc.rule_set().expect("valid")).expect("5 rules");
         let viewers: Vec<Viewer> = inputs::viewers_for(&picked, &db.nets, BATCH, inputs::SEED)
             .into_iter()
-            .map(Viewer::new)
+            .map(Viewer::without_country)
             .collect();
         g.bench_with_input(BenchmarkId::new("compiled", n), &viewers, |b, viewers| {
             b.iter(|| {
@@ -263,13 +258,13 @@ fn compile(c: &mut Criterion, db: &Db) {
     let json = typical_document(db);
     let rules = rules_of(&json);
     let mut g = c.benchmark_group("compile");
-    g.bench_function("typical_45_entries", |b| b.iter(|| Matcher::new(black_box(&rules))));
+    g.bench_function("typical_45_entries", |b| b.iter(|| Matcher::new(black_box(&rules)).unwrap()));
     g.finish();
 }
 
 fn validate(c: &mut Criterion, db: &Db) {
     let json = typical_document(db);
-    let options = Options { now: Some(1_700_000_000), ..Options::default() };
+    let options = Options::at(1_700_000_000);
     let mut g = c.benchmark_group("check");
     g.bench_function("typical_5_rules", |b| b.iter(|| check(black_box(json.as_bytes()), &options)));
     let docs = inputs::DOCS_EXAMPLE;

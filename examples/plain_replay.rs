@@ -21,7 +21,7 @@ use accessrules::{check, reference, viewer_line, CountryCode, GeoDatabase, Optio
 
 fn run(rules_path: &str, log_path: &str) -> Result<u64, String> {
     let text = std::fs::read(rules_path).map_err(|e| format!("{rules_path}: {e}"))?;
-    let validation = check(&text, &Options::default());
+    let validation = check(&text, &Options::without_clock());
     let rules = validation.rule_set().ok_or_else(|| format!("{rules_path}: invalid rules"))?;
     let reader = maxminddb::Reader::from_source(GeoDatabase::embedded_bytes())
         .map_err(|e| format!("embedded database: {e}"))?;
@@ -37,7 +37,7 @@ fn run(rules_path: &str, log_path: &str) -> Result<u64, String> {
             continue;
         };
         let Some((ip, given)) = parsed else { continue };
-        let viewer = Viewer::new(ip);
+        let viewer = Viewer::without_country(ip);
         let country = match given {
             Some(c) => Some(c),
             None => reference::maxminddb_country(&reader, viewer.ip())

@@ -3,7 +3,7 @@
 use base64::Engine;
 
 use crate::diagnostic::{Code, Diagnostic, Location, Severity};
-use crate::json::{self, LineIndex, Node, NodeKind, Span, SyntaxErrorKind};
+use crate::syntax::json::{self, LineIndex, Node, NodeKind, Span, SyntaxErrorKind};
 
 /// Bounds on what is read, so no input allocates or recurses without bound
 /// (SPEC §1, §8).

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use crate::rule::{CountryCode, Decision, Rule, RuleKind, RuleSet, Viewer};
+use crate::rules::{CountryCode, Decision, Rule, RuleId, RuleKind, RuleSet, Viewer};
 
 /// Whether `rule` matches `viewer` (SPEC §2): `any` always; `ip.src` when
 /// the viewer's canonical address lies in a listed network of its own
@@ -28,7 +28,7 @@ pub fn evaluate(rules: &RuleSet, viewer: &Viewer) -> Decision {
         .rules
         .iter()
         .position(|r| rule_matches(r, viewer))
-        .map_or(Decision::DEFAULT, |i| Decision { action: rules.rules[i].action, rule: Some(i) })
+        .map_or(Decision::DEFAULT, |i| Decision::new(rules.rules[i].action, Some(RuleId::new(i))))
 }
 
 /// The record fields a country can come from (SPEC §5 layouts).
@@ -78,10 +78,10 @@ pub fn maxminddb_country<S: AsRef<[u8]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::{Action, CountryCode};
+    use crate::rules::{Action, CountryCode};
 
     fn v(ip: &str) -> Viewer {
-        Viewer::new(ip.parse().unwrap())
+        Viewer::without_country(ip.parse().unwrap())
     }
 
     #[test]
@@ -97,20 +97,20 @@ mod tests {
             Rule::any(Action::Block),
         ]);
         let d = evaluate(&v4_then_block, &v("2606:2800:220:1::1"));
-        assert_eq!(d, Decision { action: Action::Block, rule: Some(1) });
+        assert_eq!(d, Decision::new(Action::Block, Some(RuleId::new(1))));
 
         let mapped = RuleSet::new(vec![Rule::ip_src(
             vec!["93.184.216.0/24".parse().unwrap()],
             Action::Block,
         )]);
-        assert_eq!(evaluate(&mapped, &v("::ffff:93.184.216.34")).rule, Some(0));
+        assert_eq!(evaluate(&mapped, &v("::ffff:93.184.216.34")).rule, Some(RuleId::new(0)));
 
         let host = RuleSet::new(vec![Rule::ip_src(
             vec!["2001:db8::2/128".parse().unwrap(), "203.0.113.7/32".parse().unwrap()],
             Action::Block,
         )]);
         assert_eq!(evaluate(&host, &v("2001:db8::1")), Decision::DEFAULT);
-        assert_eq!(evaluate(&host, &v("2001:db8::2")).rule, Some(0));
+        assert_eq!(evaluate(&host, &v("2001:db8::2")).rule, Some(RuleId::new(0)));
 
         let country =
             RuleSet::new(vec![Rule::country(vec![CountryCode::new("US").unwrap()], Action::Block)]);

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::rule::CountryCode;
+use crate::rules::CountryCode;
 
 /// A viewer line read: `None` for blank and comment lines.
 pub type ParsedLine = Option<(IpAddr, Option<CountryCode>)>;
@@ -22,8 +22,8 @@ fn country_from_bytes(b: &[u8]) -> Option<CountryCode> {
             let up = [x.to_ascii_uppercase(), y.to_ascii_uppercase()];
             let code = CountryCode::new(std::str::from_utf8(&up).ok()?)?;
             // Assigned codes and the pseudo-codes logs carry (`XX`, `EU`).
-            (crate::country::is_assigned(code)
-                || crate::country::pseudo_code(code.as_str()).is_some())
+            (crate::rules::country::is_assigned(code)
+                || crate::rules::country::pseudo_code(code.as_str()).is_some())
             .then_some(code)
         }
         _ => None,

@@ -4,10 +4,10 @@
 //! what the bug was.
 
 use accessrules::viewer_line::{lines, read_line, tally, MAX_LINE};
-use accessrules::{check, fix, Limits, Matcher, Options};
+use accessrules::{check, fix, Matcher, Options};
 
 fn options() -> Options {
-    Options { now: Some(1_700_000_000), limits: Limits::default() }
+    Options::at(1_700_000_000)
 }
 
 /// What the `parse_validate` target checks, for one input.
@@ -23,7 +23,7 @@ fn replay_document(input: &[u8]) -> accessrules::Validation {
         }
     }
     if let Some(rules) = v.rule_set() {
-        assert!(Matcher::new(rules).tables_are_canonical());
+        assert!(Matcher::new(rules).unwrap().tables_are_canonical());
         let again = check(rules.to_json().to_string().as_bytes(), &options());
         assert_eq!(again.rule_set(), Some(rules));
         fix(&v).unwrap();

@@ -14,7 +14,7 @@ use accessrules::{check, Limits, Options};
 use assert_cmd::Command;
 
 fn options(limits: Limits) -> Options {
-    Options { now: Some(1_700_000_000), limits }
+    Options::at(1_700_000_000).with_limits(limits)
 }
 
 fn codes(v: &accessrules::Validation) -> Vec<(&str, &str)> {

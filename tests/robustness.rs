@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use accessrules::country::{is_assigned, pseudo_code};
 use accessrules::viewer_line::parse_line;
 use accessrules::{
-    canonical_ip, check, reference, Action, CountryCode, Limits, Matcher, Options, Rule, RuleKind,
+    canonical_ip, check, reference, Action, CountryCode, Matcher, Options, Rule, RuleId, RuleKind,
     RuleSet, Viewer,
 };
 use ipnet::IpNet;
@@ -34,7 +34,7 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 fn options() -> Options {
-    Options { now: Some(1_700_000_000), limits: Limits::default() }
+    Options::at(1_700_000_000)
 }
 
 // ---------------------------------------------------------------------------
@@ -246,7 +246,7 @@ proptest! {
 
     #[test]
     fn interval_tables_stay_canonical(rules in rule_set()) {
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(&rules).unwrap();
         prop_assert!(m.tables_are_canonical());
         let v4 = m.ipv4_ranges();
         let v6 = m.ipv6_ranges();
@@ -256,18 +256,18 @@ proptest! {
         // (for a viewer of unknown country, when no `any` comes first).
         for &(lo, hi, r) in &v4 {
             for a in [lo, hi] {
-                let viewer = Viewer::new(IpAddr::V4(Ipv4Addr::from(a)));
+                let viewer = Viewer::without_country(IpAddr::V4(Ipv4Addr::from(a)));
                 let d = reference::evaluate(&rules, &viewer);
-                prop_assert!(d.rule.is_some_and(|i| i <= r), "{a} in rule {r}'s range: {d:?}");
+                prop_assert!(d.rule.is_some_and(|i| i.index() <= r), "{a} in rule {r}'s range: {d:?}");
             }
         }
         for &(lo, hi, r) in &v6 {
             for a in [lo, hi] {
-                let viewer = Viewer::new(IpAddr::V6(Ipv6Addr::from(a)));
+                let viewer = Viewer::without_country(IpAddr::V6(Ipv6Addr::from(a)));
                 // Mapped addresses are viewers of the IPv4 table.
                 if viewer.ip().is_ipv6() {
                     let d = reference::evaluate(&rules, &viewer);
-                    prop_assert!(d.rule.is_some_and(|i| i <= r), "{a:x} in rule {r}'s range: {d:?}");
+                    prop_assert!(d.rule.is_some_and(|i| i.index() <= r), "{a:x} in rule {r}'s range: {d:?}");
                 }
             }
         }
@@ -320,10 +320,11 @@ proptest! {
                     (RuleKind::IpSrc(n), w) => (n.len(), w["ip"].as_array().map(Vec::len)),
                     (RuleKind::Country(c), w) => (c.len(), w["country"].as_array().map(Vec::len)),
                     (RuleKind::Any, _) => (0, Some(0)),
+                    (other, _) => panic!("a rule kind this test does not know: {other:?}"),
                 };
                 prop_assert_eq!(Some(entries.0), entries.1, "entries dropped from {}", written);
             }
-            prop_assert!(Matcher::new(rules).tables_are_canonical());
+            prop_assert!(Matcher::new(rules).unwrap().tables_are_canonical());
         }
     }
 
@@ -342,11 +343,11 @@ proptest! {
                 prop_assert_eq!(v6, ip6);
             }
         }
-        prop_assert_eq!(Viewer::new(IpAddr::V6(ip6)).ip(), canonical);
+        prop_assert_eq!(Viewer::without_country(IpAddr::V6(ip6)).ip(), canonical);
         // The viewer-line reader agrees, in every written form.
         for written in [ip6.to_string(), format!("{ip6},DE"), format!(r#"{{"ip":"{ip6}"}}"#)] {
             let (ip, _) = parse_line(written.as_bytes()).unwrap().unwrap();
-            prop_assert_eq!(Viewer::new(ip).ip(), canonical, "{}", written);
+            prop_assert_eq!(Viewer::without_country(ip).ip(), canonical, "{}", written);
         }
         // IPv4 addresses are left alone.
         let v4 = IpAddr::V4(Ipv4Addr::from(a as u32));
@@ -356,9 +357,9 @@ proptest! {
     #[test]
     fn a_mapped_viewer_decides_as_its_ipv4_address(rules in rule_set(), a in v4(), cc in prop::option::of(rule_country())) {
         let v4 = Ipv4Addr::from(a);
-        let m = Matcher::new(&rules);
-        let plain = Viewer::new(IpAddr::V4(v4)).with_country(cc);
-        let mapped = Viewer::new(IpAddr::V6(v4.to_ipv6_mapped())).with_country(cc);
+        let m = Matcher::new(&rules).unwrap();
+        let plain = Viewer::new(IpAddr::V4(v4), cc);
+        let mapped = Viewer::new(IpAddr::V6(v4.to_ipv6_mapped()), cc);
         prop_assert_eq!(plain, mapped);
         prop_assert_eq!(m.decide(&mapped), reference::evaluate(&rules, &plain));
     }
@@ -369,23 +370,23 @@ fn loopback_is_never_0_0_0_1() {
     // The known pitfall: Ipv6Addr::to_ipv4 turns ::1 into 0.0.0.1.
     let one: IpAddr = "::1".parse().unwrap();
     assert_eq!(canonical_ip(one), one);
-    assert_eq!(Viewer::new(one).ip().to_string(), "::1");
+    assert_eq!(Viewer::without_country(one).ip().to_string(), "::1");
     let rules = RuleSet::new(vec![
         Rule::ip_src(vec!["0.0.0.1/32".parse().unwrap()], Action::Block),
         Rule::ip_src(vec!["0.0.0.0/8".parse().unwrap()], Action::Block),
     ]);
-    let m = Matcher::new(&rules);
+    let m = Matcher::new(&rules).unwrap();
     for s in ["::1", "::", "::0.0.0.1", "::5db8:d822"] {
-        let v = Viewer::new(s.parse().unwrap());
+        let v = Viewer::without_country(s.parse().unwrap());
         assert!(v.ip().is_ipv6(), "{s}");
         assert_eq!(m.decide(&v).rule, None, "{s} matched an IPv4 rule");
         assert_eq!(reference::evaluate(&rules, &v).rule, None, "{s}");
     }
     // The mapped form of 0.0.0.1 is 0.0.0.1.
-    let v = Viewer::new("::ffff:0.0.0.1".parse().unwrap());
+    let v = Viewer::without_country("::ffff:0.0.0.1".parse().unwrap());
     assert_eq!(v.ip().to_string(), "0.0.0.1");
-    assert_eq!(m.decide(&v).rule, Some(0));
+    assert_eq!(m.decide(&v).rule, Some(RuleId::new(0)));
     // And through the viewer-line reader.
     let (ip, _) = parse_line(b"::1").unwrap().unwrap();
-    assert_eq!(Viewer::new(ip).ip().to_string(), "::1");
+    assert_eq!(Viewer::without_country(ip).ip().to_string(), "::1");
 }

@@ -1,15 +1,15 @@
-//! Property tests for `accessrules::space`: the exact analyses against the
+//! Property tests for `accessrules::internals::space`: the exact analyses against the
 //! reference evaluator (SPEC §2, §3), and `IntervalSet` against a naive model.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use accessrules::reference::{evaluate, rule_matches};
-use accessrules::space::{
+use accessrules::internals::space::{
     decides_for, dedup_countries, differences, equivalent, merge_entries, never_decides, redundant,
     AddressInt, IntervalSet, IpSet, RuleSpace,
 };
-use accessrules::{Action, CountryCode, Rule, RuleKind, RuleSet, Viewer};
+use accessrules::reference::{evaluate, rule_matches};
+use accessrules::{Action, CountryCode, Rule, RuleId, RuleKind, RuleSet, Viewer};
 use ipnet::IpNet;
 use proptest::prelude::*;
 
@@ -114,7 +114,7 @@ fn viewer() -> impl Strategy<Value = Viewer> {
         4 => proptest::sample::select(CODES).prop_map(|c| Some(code(c))),
         1 => (0usize..676).prop_map(CountryCode::from_index),
     ];
-    (ip, country).prop_map(|(ip, c)| Viewer::new(ip).with_country(c))
+    (ip, country).prop_map(|(ip, c)| Viewer::new(ip, c))
 }
 
 fn viewers() -> impl Strategy<Value = Vec<Viewer>> {
@@ -167,16 +167,16 @@ proptest! {
                     prop_assert_eq!(decides_for(&rules, i), None);
                     for v in probes(&rules, &vs) {
                         let d = evaluate(&rules, &v);
-                        prop_assert_ne!(d.rule, Some(i), "viewer {:?}", v);
+                        prop_assert_ne!(d.rule, Some(RuleId::new(i)), "viewer {:?}", v);
                         if rule_matches(&rules.rules[i], &v) {
-                            prop_assert!(responsible.contains(&d.rule.unwrap()));
+                            prop_assert!(responsible.contains(&d.rule.unwrap().index()));
                         }
                     }
                 }
                 None => {
                     let w = decides_for(&rules, i);
                     prop_assert!(w.is_some());
-                    prop_assert_eq!(evaluate(&rules, &w.unwrap()).rule, Some(i));
+                    prop_assert_eq!(evaluate(&rules, &w.unwrap()).rule, Some(RuleId::new(i)));
                 }
             }
         }
@@ -197,10 +197,10 @@ proptest! {
                         let before = evaluate(&rules, &v);
                         let after = evaluate(&smaller, &v);
                         prop_assert_eq!(before.action, after.action, "viewer {:?}", v);
-                        if before.rule == Some(i) {
+                        if before.rule == Some(RuleId::new(i)) {
                             // Index in the full list of the rule deciding now.
                             if let Some(j) = after.rule {
-                                prop_assert!(takeover.contains(&(j + 1)));
+                                prop_assert!(takeover.contains(&(j.index() + 1)));
                             }
                         }
                     }
@@ -225,7 +225,7 @@ proptest! {
             let kind = match &r.kind {
                 RuleKind::IpSrc(n) => RuleKind::IpSrc(merge_entries(n)),
                 RuleKind::Country(c) => RuleKind::Country(dedup_countries(c)),
-                RuleKind::Any => RuleKind::Any,
+                other => other.clone(),
             };
             Rule { kind, action: r.action }
         }).collect());

@@ -10,7 +10,7 @@
 
 #![no_main]
 
-use accessrules::space;
+use accessrules::internals::space;
 use accessrules::{check, fix, FixError, InputForm, Limits, Matcher, Options, Severity};
 use libfuzzer_sys::fuzz_target;
 
@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(std::str::from_utf8(&out).is_ok());
 
     let Some(rules) = v.rule_set() else { return };
-    let matcher = Matcher::new(rules);
+    let matcher = Matcher::new(rules).unwrap();
     assert!(matcher.tables_are_canonical());
 
     // parse ∘ serialize is the identity on valid rule sets.

@@ -13,7 +13,7 @@ pub fn run(args: ExplainArgs) -> Outcome {
     let ip = parse_viewer_ip(&args.ip)?;
     let given = args.country.as_deref().map(parse_viewer_country).transpose()?;
     let geo = open_geo(&args.geo)?;
-    let viewer = Viewer::new(ip);
+    let viewer = Viewer::without_country(ip);
     let mut out = Vec::new();
     let w = &mut out;
     writeln!(w, "viewer {}", viewer.ip())?;
@@ -57,7 +57,7 @@ pub fn run(args: ExplainArgs) -> Outcome {
     }
     let viewer = viewer.with_country(country);
     let e = explain(rules, &viewer);
-    let matcher = Matcher::new(rules);
+    let matcher = Matcher::new(rules).unwrap();
     debug_assert_eq!(matcher.decide(&viewer), e.decision);
     if given.is_none()
         && !matcher.needs_country(viewer.ip())
@@ -67,7 +67,7 @@ pub fn run(args: ExplainArgs) -> Outcome {
     }
     writeln!(w)?;
     for step in &e.steps {
-        let rule = &rules.rules[step.rule];
+        let rule = &rules.rules[step.rule.index()];
         let what = match &rule.kind {
             RuleKind::Any => "any".to_owned(),
             RuleKind::IpSrc(nets) => {
@@ -88,6 +88,7 @@ pub fn run(args: ExplainArgs) -> Outcome {
                 };
                 format!("ip.geoip.country [{}{more}]", list.join(", "))
             }
+            other => other.type_name().to_owned(),
         };
         let verdict = match (step.matched, step.reached, e.decision.rule == Some(step.rule)) {
             (true, true, true) => "MATCH -> decides",

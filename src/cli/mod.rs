@@ -14,7 +14,6 @@ mod stream;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use accessrules::geo::GeoDatabase;
 use accessrules::{check, Limits, Options, Validation};
@@ -227,13 +226,11 @@ fn read_rules(args: &RulesArgs) -> anyhow::Result<(String, Vec<u8>)> {
 }
 
 fn options(args: &RulesArgs) -> Options {
-    let now = args.now.or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_secs()).ok())
-    });
-    Options { now, limits: Limits { max_document_bytes: args.max_bytes, ..Limits::default() } }
+    let clock = match args.now {
+        Some(now) => Options::at(now),
+        None => Options::now(),
+    };
+    clock.with_limits(Limits { max_document_bytes: args.max_bytes, ..Limits::default() })
 }
 
 /// Colour on a terminal only, and never with `NO_COLOR` set (SPEC §4).

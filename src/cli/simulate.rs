@@ -79,7 +79,7 @@ impl<'a> Evaluator<'a> {
         geo_args: &GeoArgs,
     ) -> anyhow::Result<Evaluator<'a>> {
         Ok(match engine {
-            Engine::Compiled => Evaluator::Compiled { matcher: Matcher::new(rules), geo },
+            Engine::Compiled => Evaluator::Compiled { matcher: Matcher::new(rules)?, geo },
             Engine::Reference => {
                 let bytes: Cow<'static, [u8]> = match &geo_args.geoip {
                     Some(path) => Cow::Owned(std::fs::read(path)?),
@@ -121,7 +121,7 @@ impl<'a> Evaluator<'a> {
                             None => (None, CountrySource::Unknown),
                         },
                     };
-                    vs.push(Viewer::new(ip).with_country(country));
+                    vs.push(Viewer::new(ip, country));
                     sources.push(source);
                 }
                 decisions.clear();
@@ -137,7 +137,7 @@ impl<'a> Evaluator<'a> {
             }
             Evaluator::Reference { rules, reader } => {
                 for &(ip, given) in viewers {
-                    let v = Viewer::new(ip);
+                    let v = Viewer::without_country(ip);
                     let (country, source) = match given {
                         Some(c) => (Some(c), CountrySource::Given),
                         None => match plain_country(reader, v.ip())? {
@@ -207,7 +207,7 @@ pub fn write_outcome(out: &mut Vec<u8>, o: &Outcome1, format: OutputFormat) {
             out.extend_from_slice(action);
             out.extend_from_slice(b"\",\"rule\":");
             match o.decision.rule {
-                Some(r) => write_decimal(out, r),
+                Some(r) => write_decimal(out, r.index()),
                 None => out.extend_from_slice(b"null"),
             }
             out.extend_from_slice(b"}\n");
@@ -223,7 +223,7 @@ pub fn write_outcome(out: &mut Vec<u8>, o: &Outcome1, format: OutputFormat) {
             out.extend_from_slice(action);
             out.push(b'\t');
             match o.decision.rule {
-                Some(r) => write_decimal(out, r),
+                Some(r) => write_decimal(out, r.index()),
                 None => out.push(b'-'),
             }
             out.push(b'\n');
@@ -249,7 +249,7 @@ pub fn write_outcome(out: &mut Vec<u8>, o: &Outcome1, format: OutputFormat) {
             match o.decision.rule {
                 Some(r) => {
                     out.extend_from_slice(b" by rule ");
-                    write_decimal(out, r);
+                    write_decimal(out, r.index());
                 }
                 None => {
                     out.extend_from_slice(b" (no rule matched; the default is ");

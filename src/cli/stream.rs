@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use anyhow::Context;
 
 use accessrules::viewer_line::{read_line, MAX_LINE};
-use accessrules::{Action, CountryCode, RuleKind, RuleSet};
+use accessrules::{Action, CountryCode, RuleId, RuleKind, RuleSet};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::simulate::{write_outcome, Evaluator, Outcome1, Scratch};
@@ -129,7 +129,7 @@ impl Batch {
                 Action::Allow => s.allowed += 1,
                 Action::Block => s.blocked += 1,
             }
-            s.hits[o.decision.rule.unwrap_or(rules)] += 1;
+            s.hits[o.decision.rule.map_or(rules, RuleId::index)] += 1;
             write_outcome(&mut r.out, o, format);
         }
         Ok(())
@@ -352,6 +352,7 @@ fn print_summary(s: &Stats, rules: &RuleSet) {
             RuleKind::Any => "any".to_owned(),
             RuleKind::IpSrc(n) => format!("ip.src, {} entries", n.len()),
             RuleKind::Country(c) => format!("ip.geoip.country, {} entries", c.len()),
+            other => other.type_name().to_owned(),
         };
         let _ = writeln!(err, "  rule {i} ({what}, {}): {} viewers", rule.action, s.hits[i]);
     }

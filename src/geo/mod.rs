@@ -58,7 +58,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use maxminddb::Reader;
 
-use crate::rule::{canonical_ip, CountryCode};
+use crate::rules::{canonical_ip, CountryCode};
 use table::{BuildError, DataSection, TableView, Window, UNKNOWN};
 
 /// `country.iso_code`: the GeoIP2 / GeoLite2 / DB-IP layout

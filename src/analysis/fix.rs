@@ -1,6 +1,6 @@
 //! `validate --fix`: a corrected document that decides exactly as the
 //! original for every viewer, proven by comparing both over the whole
-//! (address, country) space ([`crate::space::equivalent`]).
+//! (address, country) space ([`crate::analysis::space::equivalent`]).
 //!
 //! Applied: host bits cleared; duplicate, nested and adjacent entries
 //! merged into the minimal CIDR list; repeated country codes removed;
@@ -10,9 +10,9 @@
 //! diagnostics' help: anything that changes a decision (a final block for
 //! an allow-only list, `UK` → `GB`).
 
-use crate::json::{Node, NodeKind};
-use crate::rule::{Rule, RuleKind, RuleSet};
-use crate::space::{self, RuleSpace};
+use crate::analysis::space::{self, RuleSpace};
+use crate::rules::{Rule, RuleKind, RuleSet};
+use crate::syntax::json::{Node, NodeKind};
 use crate::validate::Validation;
 use crate::InputForm;
 
@@ -57,7 +57,8 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
                 let merged = space::merge_entries(nets);
                 if merged != *nets {
                     let show = |l: &[ipnet::IpNet]| {
-                        let v: Vec<String> = l.iter().map(crate::rule::network_to_string).collect();
+                        let v: Vec<String> =
+                            l.iter().map(crate::rules::network_to_string).collect();
                         if v.len() <= 6 {
                             format!("[{}]", v.join(", "))
                         } else {
@@ -194,7 +195,7 @@ mod tests {
     use crate::validate::{check, Options};
 
     fn fixed(s: &str) -> Fix {
-        fix(&check(s.as_bytes(), &Options::default())).unwrap()
+        fix(&check(s.as_bytes(), &Options::without_clock())).unwrap()
     }
 
     #[test]
@@ -235,7 +236,7 @@ mod tests {
     fn never_fixes_errors() {
         let v = check(
             br#"[{"type":"ip.geoip.country","country":["UK"],"action":"block"}]"#,
-            &Options::default(),
+            &Options::without_clock(),
         );
         assert_eq!(fix(&v), Err(FixError::Invalid));
     }

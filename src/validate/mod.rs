@@ -5,43 +5,78 @@
 //! problem and never panics. A document with any error has no
 //! [`Validation::rule_set`], so it is never compiled or simulated.
 
+use std::fmt;
+
 use base64::Engine;
 use ipnet::IpNet;
 
-use crate::country;
-use crate::diagnostic::{pointer_push, Code, Diagnostic, Location, Related, Severity};
+use crate::diagnostic::{pointer_push, Code, Diagnostic, Related, Severity};
 use crate::document::{Document, InputForm, Limits};
-use crate::ip;
-use crate::json::{Member, Node, NodeKind, Span};
-use crate::rule::{network_to_string, Action, CountryCode, Rule, RuleKind, RuleSet, MAX_RULES};
-use crate::warnings;
-
-/// How long a token may live: `exp` at most 24 hours after the issue time
-/// (Cloudflare Stream, "Signing tokens": tokens expire within 24 hours).
-pub const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 60 * 60;
+use crate::lint::{self, RuleSource};
+use crate::rules::country;
+use crate::rules::network as ip;
+use crate::rules::{network_to_string, Action, CountryCode, Rule, RuleKind, RuleSet};
+use crate::schema::{
+    misspelt_field, suggest_action, suggest_type, ACTIONS, FIELD_ACCESS_RULES, FIELD_ACTION,
+    FIELD_COUNTRY, FIELD_DOWNLOADABLE, FIELD_EXP, FIELD_IAT, FIELD_ID, FIELD_IP, FIELD_KID,
+    FIELD_NBF, FIELD_PEM, FIELD_SUB, FIELD_TYPE, MAX_RULES, MAX_TOKEN_LIFETIME_SECS, RULE_FIELDS,
+    RULE_TYPES, TOP_FIELDS,
+};
+use crate::syntax::json::{Member, Node, NodeKind, Span};
 
 /// An `exp`/`nbf` at or above this (year 5138 in seconds, 1973 in
 /// milliseconds) is read as milliseconds.
 const MILLISECONDS_THRESHOLD: i64 = 100_000_000_000;
 
-/// What validation needs besides the document.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What validation needs besides the document: the clock and the limits.
+///
+/// The clock is explicit so that no caller skips the token time checks
+/// (`exp` already past, more than 24 hours ahead) by accident:
+/// [`Options::now`] reads the system clock, [`Options::at`] fixes "now",
+/// and [`Options::without_clock`] says in its name that those checks are
+/// skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// "Now" in Unix seconds, the issue time that `exp` is checked against
-    /// (SPEC §3). `None` skips the checks that need it (expired, over 24 h).
-    pub now: Option<i64>,
-    /// Size, depth and entry limits.
-    pub limits: Limits,
+    now: Option<i64>,
+    limits: Limits,
 }
 
-/// Where the parts of one valid rule are in the document, for findings
-/// that point into it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RuleSource {
-    /// The rule object.
-    pub location: Location,
-    /// Its `ip` or `country` entries, in order.
-    pub entries: Vec<Location>,
+impl Options {
+    /// "Now" is `unix_seconds` (seconds since 1970-01-01T00:00:00Z), the
+    /// issue time that `exp` and `nbf` are checked against.
+    pub fn at(unix_seconds: i64) -> Options {
+        Options { now: Some(unix_seconds), limits: Limits::default() }
+    }
+
+    /// "Now" is the system clock at this call (a clock before 1970 reads
+    /// as 0).
+    pub fn now() -> Options {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Options::at(secs)
+    }
+
+    /// No clock: the checks that need "now" (expired, too far ahead, not
+    /// yet valid) are skipped; every other check runs.
+    pub fn without_clock() -> Options {
+        Options { now: None, limits: Limits::default() }
+    }
+
+    /// The same options with other size, depth and entry limits.
+    pub fn with_limits(self, limits: Limits) -> Options {
+        Options { limits, ..self }
+    }
+
+    /// "Now" in Unix seconds; `None` without a clock.
+    pub fn clock(&self) -> Option<i64> {
+        self.now
+    }
+
+    /// The size, depth and entry limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
 }
 
 /// The result of validating one document: all diagnostics in source order,
@@ -102,14 +137,14 @@ impl Validation {
 ///
 /// ```
 /// use accessrules::{check, Options};
-/// let v = check(br#"[{"type":"ip.geoip.country","country":["UK"],"action":"block"}]"#, &Options::default());
+/// let v = check(br#"[{"type":"ip.geoip.country","country":["UK"],"action":"block"}]"#, &Options::at(1_767_225_600));
 /// assert!(!v.is_valid());
 /// assert_eq!(v.diagnostics()[0].code.as_str(), "country-unassigned");
 /// assert_eq!(v.diagnostics()[0].path(), "/0/country/0");
 /// assert_eq!(v.diagnostics()[0].help.as_deref(), Some("write \"GB\""));
 /// ```
 pub fn check(input: &[u8], options: &Options) -> Validation {
-    match Document::parse(input, &options.limits) {
+    match Document::parse(input, &options.limits()) {
         Ok(doc) => validate(doc, options),
         Err(d) => {
             let unparsed_source = d.location.span.and_then(|_| crate::document::source_text(input));
@@ -118,8 +153,100 @@ pub fn check(input: &[u8], options: &Options) -> Validation {
     }
 }
 
-/// Validates a parsed document (SPEC §3): errors and warnings, all of them.
-pub fn validate(document: Document, options: &Options) -> Validation {
+impl Validation {
+    /// The rule set when the document has no error, else [`Invalid`] with
+    /// every diagnostic (warnings included).
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid`] when the document has at least one error.
+    pub fn into_result(self) -> Result<RuleSet, Invalid> {
+        match self.rule_set.clone() {
+            Some(rules) => Ok(rules),
+            None => Err(Invalid { validation: Box::new(self) }),
+        }
+    }
+}
+
+/// A rule document with at least one error, as returned by
+/// [`RuleSet::from_json`] and [`crate::Matcher::from_json`].
+///
+/// Displays a one-line summary naming the first error (`invalid rule
+/// document: 2 errors; first: /0/country/0: ...`); [`Invalid::diagnostics`]
+/// gives every finding. Implements [`std::error::Error`] + `Send + Sync`,
+/// so `?` converts it into `Box<dyn Error>` or `anyhow::Error`.
+#[derive(Clone, Debug)]
+pub struct Invalid {
+    validation: Box<Validation>,
+}
+
+impl Invalid {
+    /// Every finding, errors and warnings, in source order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        self.validation.diagnostics()
+    }
+
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> + '_ {
+        self.diagnostics().iter().filter(|d| d.is_error())
+    }
+
+    /// The whole validation (source text, document form, counts).
+    pub fn validation(&self) -> &Validation {
+        &self.validation
+    }
+
+    /// The whole validation, by value.
+    pub fn into_validation(self) -> Validation {
+        *self.validation
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.validation.error_count();
+        write!(f, "invalid rule document: {n} error{}", if n == 1 { "" } else { "s" })?;
+        if let Some(d) = self.errors().next() {
+            let at = if d.path().is_empty() { "(root)" } else { d.path() };
+            write!(f, "; first: {at}: {} [{}]", d.message, d.code)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl RuleSet {
+    /// Reads and validates a rule document (any input form: rule array,
+    /// request body, token payload, JWT) with the system clock as "now".
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid`] when the document has at least one error.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let rules = accessrules::RuleSet::from_json(br#"[{"type":"any","action":"block"}]"#)?;
+    /// assert_eq!(rules.len(), 1);
+    /// # Ok::<(), accessrules::Invalid>(())
+    /// ```
+    pub fn from_json(bytes: &[u8]) -> Result<RuleSet, Invalid> {
+        RuleSet::from_json_with(bytes, &Options::now())
+    }
+
+    /// [`RuleSet::from_json`] with explicit [`Options`] (clock, limits).
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid`] when the document has at least one error.
+    pub fn from_json_with(bytes: &[u8], options: &Options) -> Result<RuleSet, Invalid> {
+        check(bytes, options).into_result()
+    }
+}
+
+/// Validates a parsed document: errors and warnings, all of them.
+pub(crate) fn validate(document: Document, options: &Options) -> Validation {
     let mut cx = Cx { doc: &document, options, diags: Vec::new() };
     let rules_node = cx.top_level();
     let mut rules = Vec::new();
@@ -131,7 +258,7 @@ pub fn validate(document: Document, options: &Options) -> Validation {
     let rule_set = (!has_error).then(|| RuleSet::new(rules.into_iter().flatten().collect()));
     let mut diagnostics = cx.diags;
     if let Some(rule_set) = &rule_set {
-        diagnostics.extend(warnings::rule_warnings(rule_set, &sources));
+        diagnostics.extend(lint::rule_warnings(rule_set, &sources));
     }
     diagnostics.sort_by_key(|d| (d.location.span.map_or(usize::MAX, |s| s.start), d.severity));
     Validation { document: Some(document), unparsed_source: None, diagnostics, rule_set }
@@ -143,12 +270,6 @@ struct Cx<'a> {
     diags: Vec<Diagnostic>,
 }
 
-const TOP_FIELDS: &[&str] =
-    &["id", "pem", "exp", "nbf", "downloadable", "accessRules", "sub", "kid", "iat"];
-const RULE_FIELDS: &[&str] = &["type", "action", "ip", "country"];
-const RULE_TYPES: &[&str] = &["any", "ip.src", "ip.geoip.country"];
-const ACTIONS: &[&str] = &["allow", "block"];
-
 /// What [`Cx::enum_field`] checks one field against.
 struct EnumField {
     name: &'static str,
@@ -157,90 +278,6 @@ struct EnumField {
     missing: Code,
     unknown: Code,
     what: &'static str,
-}
-
-/// Names people write for a known field; the value is the right name.
-const FIELD_SYNONYMS: &[(&str, &str)] = &[
-    ("countries", "country"),
-    ("country_code", "country"),
-    ("countrycode", "country"),
-    ("ips", "ip"),
-    ("ip_src", "ip"),
-    ("cidr", "ip"),
-    ("cidrs", "ip"),
-    ("addresses", "ip"),
-    ("networks", "ip"),
-    ("ranges", "ip"),
-    ("access_rules", "accessRules"),
-    ("accessrule", "accessRules"),
-    ("rules", "accessRules"),
-    ("expires", "exp"),
-    ("expiry", "exp"),
-    ("expiration", "exp"),
-    ("notbefore", "nbf"),
-    ("not_before", "nbf"),
-    ("actions", "action"),
-    ("types", "type"),
-    ("keyid", "id"),
-    ("key_id", "id"),
-];
-
-/// The known field `key` most likely stands for, if it is a misspelling,
-/// a wrong case or a synonym of one.
-fn misspelt_field(key: &str, known: &[&str]) -> Option<&'static str> {
-    let norm = |s: &str| {
-        s.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase()
-    };
-    let k = norm(key);
-    if let Some((_, to)) = FIELD_SYNONYMS.iter().find(|(from, _)| norm(from) == k) {
-        return known.iter().find(|f| *f == to).map(|_| *to).and_then(|to| static_field(to));
-    }
-    known
-        .iter()
-        .find(|f| norm(f) == k || (k.len() >= 4 && edit_distance(&norm(f), &k) <= 1))
-        .and_then(|f| static_field(f))
-}
-
-fn static_field(f: &str) -> Option<&'static str> {
-    TOP_FIELDS.iter().chain(RULE_FIELDS).find(|k| **k == f).copied()
-}
-
-/// Levenshtein distance, for short field names only.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-fn suggest_type(t: &str) -> Option<&'static str> {
-    let l = t.trim().to_ascii_lowercase();
-    if let Some(exact) = RULE_TYPES.iter().find(|k| **k == l) {
-        return Some(exact);
-    }
-    if l.contains("country") || l.contains("geo") {
-        Some("ip.geoip.country")
-    } else if l.contains("ip") || l.contains("cidr") || l.contains("src") {
-        Some("ip.src")
-    } else if ["all", "*", "everyone", "everything", "default"].contains(&l.as_str()) {
-        Some("any")
-    } else {
-        None
-    }
-}
-
-fn suggest_action(a: &str) -> Option<&'static str> {
-    match a.trim().to_ascii_lowercase().as_str() {
-        "allow" | "permit" | "accept" | "allowed" => Some("allow"),
-        "block" | "deny" | "reject" | "drop" | "blocked" | "denied" => Some("block"),
-        _ => None,
-    }
 }
 
 impl<'a> Cx<'a> {
@@ -346,21 +383,21 @@ impl<'a> Cx<'a> {
             NodeKind::Object(members) => {
                 let (fields, _) = self.members(members, "", TOP_FIELDS, "the token object");
                 let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, m)| &m.value);
-                for key in ["id", "pem", "sub", "kid"] {
+                for key in [FIELD_ID, FIELD_PEM, FIELD_SUB, FIELD_KID] {
                     if let Some(v) = get(key) {
                         if !matches!(v.kind, NodeKind::String(_)) {
                             self.wrong_type(&format!("/{key}"), v, &format!("`{key}`"), "a string");
                         }
                     }
                 }
-                if let Some(v) = get("downloadable") {
+                if let Some(v) = get(FIELD_DOWNLOADABLE) {
                     if !matches!(v.kind, NodeKind::Bool(_)) {
                         self.wrong_type("/downloadable", v, "`downloadable`", "true or false");
                     }
                 }
-                self.times(get("exp"), get("nbf"), get("iat"));
-                self.key_pair(get("id"), get("pem"));
-                match get("accessRules") {
+                self.times(get(FIELD_EXP), get(FIELD_NBF), get(FIELD_IAT));
+                self.key_pair(get(FIELD_ID), get(FIELD_PEM));
+                match get(FIELD_ACCESS_RULES) {
                     Some(v @ Node { kind: NodeKind::Array(_), .. }) => {
                         Some((v, "/accessRules".to_owned()))
                     }
@@ -452,9 +489,9 @@ impl<'a> Cx<'a> {
     }
 
     fn times(&mut self, exp: Option<&Node>, nbf: Option<&Node>, iat: Option<&Node>) {
-        let exp_v = exp.and_then(|n| self.time_value("exp", n));
-        let nbf_v = nbf.and_then(|n| self.time_value("nbf", n));
-        let iat_v = iat.and_then(|n| self.time_value("iat", n));
+        let exp_v = exp.and_then(|n| self.time_value(FIELD_EXP, n));
+        let nbf_v = nbf.and_then(|n| self.time_value(FIELD_NBF, n));
+        let iat_v = iat.and_then(|n| self.time_value(FIELD_IAT, n));
         let (Some(exp_node), Some(exp_v)) = (exp, exp_v) else { return };
         if let Some(nbf_v) = nbf_v {
             if exp_v <= nbf_v {
@@ -468,7 +505,7 @@ impl<'a> Cx<'a> {
                 self.time_severity_fix();
             }
         }
-        let Some(now) = self.options.now else { return };
+        let Some(now) = self.options.clock() else { return };
         // An existing token (JWT) was issued at `iat` or `nbf`; a request
         // is issued now.
         let issued = if self.is_jwt() { iat_v.or(nbf_v).unwrap_or(now) } else { now };
@@ -575,10 +612,10 @@ impl<'a> Cx<'a> {
         let get = |k: &str| fields.iter().find(|(n, _)| *n == k).map(|(_, m)| &m.value);
 
         let kind_name = self.enum_field(
-            get("type"),
-            misspelt.contains(&"type"),
+            get(FIELD_TYPE),
+            misspelt.contains(&FIELD_TYPE),
             EnumField {
-                name: "type",
+                name: FIELD_TYPE,
                 allowed: RULE_TYPES,
                 suggest: suggest_type,
                 missing: Code::MissingType,
@@ -591,10 +628,10 @@ impl<'a> Cx<'a> {
         );
         let action = self
             .enum_field(
-                get("action"),
-                misspelt.contains(&"action"),
+                get(FIELD_ACTION),
+                misspelt.contains(&FIELD_ACTION),
                 EnumField {
-                    name: "action",
+                    name: FIELD_ACTION,
                     allowed: ACTIONS,
                     suggest: suggest_action,
                     missing: Code::MissingAction,
@@ -609,30 +646,30 @@ impl<'a> Cx<'a> {
 
         // Lists are checked when they can take part: for their own type,
         // or when the type is unknown (so every error shows in one pass).
-        let ip_node = get("ip");
-        let country_node = get("country");
+        let ip_node = get(FIELD_IP);
+        let country_node = get(FIELD_COUNTRY);
         let mut networks = None;
         let mut countries = None;
         let ip_counts = matches!(kind_name, None | Some("ip.src"));
         let country_counts = matches!(kind_name, None | Some("ip.geoip.country"));
         if let Some(n) = ip_node {
             if ip_counts {
-                networks = self.ip_list(n, &pointer_push(path, "ip"), &mut source);
+                networks = self.ip_list(n, &pointer_push(path, FIELD_IP), &mut source);
             } else {
-                self.ignored(n, path, "ip", kind_name.unwrap_or_default());
+                self.ignored(n, path, FIELD_IP, kind_name.unwrap_or_default());
             }
         }
         if let Some(n) = country_node {
             if country_counts {
-                countries = self.country_list(n, &pointer_push(path, "country"), &mut source);
+                countries = self.country_list(n, &pointer_push(path, FIELD_COUNTRY), &mut source);
             } else {
-                self.ignored(n, path, "country", kind_name.unwrap_or_default());
+                self.ignored(n, path, FIELD_COUNTRY, kind_name.unwrap_or_default());
             }
         }
         let kind = match kind_name {
             Some("any") => Some(RuleKind::Any),
             Some("ip.src") => {
-                if ip_node.is_none() && !misspelt.contains(&"ip") {
+                if ip_node.is_none() && !misspelt.contains(&FIELD_IP) {
                     self.push(
                         Code::MissingIp,
                         path,
@@ -644,7 +681,7 @@ impl<'a> Cx<'a> {
                 networks.map(RuleKind::IpSrc)
             }
             Some("ip.geoip.country") => {
-                if country_node.is_none() && !misspelt.contains(&"country") {
+                if country_node.is_none() && !misspelt.contains(&FIELD_COUNTRY) {
                     self.push(
                         Code::MissingCountry,
                         path,
@@ -764,7 +801,7 @@ impl<'a> Cx<'a> {
             );
             return None;
         };
-        let (code, example) = if field == "ip" {
+        let (code, example) = if field == FIELD_IP {
             (Code::MissingIp, "203.0.113.0/24")
         } else {
             (Code::MissingCountry, "US")
@@ -779,7 +816,7 @@ impl<'a> Cx<'a> {
             );
             return None;
         }
-        let max = self.options.limits.max_entries_per_rule;
+        let max = self.options.limits().max_entries_per_rule;
         if items.len() > max {
             self.push(
                 Code::TooManyEntries,
@@ -826,7 +863,7 @@ impl<'a> Cx<'a> {
     }
 
     fn ip_list(&mut self, node: &Node, path: &str, source: &mut RuleSource) -> Option<Vec<IpNet>> {
-        let entries = self.string_list(node, path, "ip")?;
+        let entries = self.string_list(node, path, FIELD_IP)?;
         let mut nets = Vec::with_capacity(entries.len());
         let mut ok = true;
         for (j, (s, span)) in entries.iter().enumerate() {
@@ -969,7 +1006,7 @@ impl<'a> Cx<'a> {
         path: &str,
         source: &mut RuleSource,
     ) -> Option<Vec<CountryCode>> {
-        let entries = self.string_list(node, path, "country")?;
+        let entries = self.string_list(node, path, FIELD_COUNTRY)?;
         let mut codes: Vec<CountryCode> = Vec::with_capacity(entries.len());
         let mut ok = true;
         let mut first_at: std::collections::HashMap<CountryCode, usize> = Default::default();
@@ -1143,7 +1180,7 @@ mod tests {
     use super::*;
 
     fn run(s: &str) -> Validation {
-        check(s.as_bytes(), &Options { now: Some(1_767_225_600), ..Options::default() })
+        check(s.as_bytes(), &Options::at(1_767_225_600))
     }
 
     fn codes(s: &str) -> Vec<(String, String)> {
@@ -1420,12 +1457,5 @@ mod tests {
         let d = r#"{"accessRules":[{"type":"ip.geoip.country","country":["US","CA"],"action":"allow"},{"type":"ip.src","ip":["8.8.0.0/16","2001:4860::/32"],"action":"allow"},{"type":"any","action":"block"}]}"#;
         let v = run(d);
         assert!(v.diagnostics().is_empty(), "{:?}", v.diagnostics());
-    }
-
-    #[test]
-    fn edit_distance_basics() {
-        assert_eq!(edit_distance("country", "contry"), 1);
-        assert_eq!(misspelt_field("contry", RULE_FIELDS), Some("country"));
-        assert_eq!(misspelt_field("note", RULE_FIELDS), None);
     }
 }

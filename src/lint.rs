@@ -1,11 +1,22 @@
-//! Rule-level warnings of SPEC §3, computed on a valid rule set.
+//! Lints: the warnings that need the whole valid rule set (rules that
+//! never decide, redundant rules, lists that restrict nobody or everybody),
+//! computed exactly over the viewer space.
 
 use ipnet::IpNet;
 
-use crate::diagnostic::{Code, Diagnostic, Related};
-use crate::rule::{network_to_string, Action, RuleKind, RuleSet};
-use crate::space::RuleSpace;
-use crate::validate::RuleSource;
+use crate::analysis::space::RuleSpace;
+use crate::diagnostic::{Code, Diagnostic, Location, Related};
+use crate::rules::{network_to_string, Action, RuleKind, RuleSet};
+
+/// Where the parts of one valid rule are in the document, for findings
+/// that point into it. Filled by validation, read by the lints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RuleSource {
+    /// The rule object.
+    pub location: Location,
+    /// Its `ip` or `country` entries, in order.
+    pub entries: Vec<Location>,
+}
 
 fn warning(code: Code, source: &RuleSource, message: String, help: Option<String>) -> Diagnostic {
     Diagnostic {
@@ -93,7 +104,7 @@ pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<D
                 who.push(rule_list(&takeover.rules));
             }
             if takeover.default {
-                who.push(format!("the default ({})", crate::rule::DEFAULT_ACTION));
+                who.push(format!("the default ({})", crate::rules::DEFAULT_ACTION));
             }
             let mut d = warning(
                 Code::RedundantRule,
@@ -210,7 +221,7 @@ fn allow_list_warnings(
             let mapped = matches!(net, IpNet::V6(v6) if v6.addr().to_ipv4_mapped().is_some());
             if net.prefix_len() != net.max_prefix_len()
                 || mapped
-                || crate::ip::non_routable(net).is_some()
+                || crate::rules::network::non_routable(net).is_some()
             {
                 continue;
             }

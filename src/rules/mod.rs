@@ -2,12 +2,16 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use ipnet::IpNet;
+use serde::Serialize;
 
-/// Most rules the service accepts in one token (SPEC §1).
-pub const MAX_RULES: usize = 5;
+use crate::schema;
+
+pub mod country;
+pub(crate) mod network;
+
+pub use country::{CountryCode, InvalidCountryCode, COUNTRY_CODE_COUNT};
 
 /// What a rule does to a viewer it matches: the wire values `allow` / `block`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,113 +33,21 @@ impl Action {
     }
 }
 
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// An ISO 3166-1 alpha-2 country code: two upper-case ASCII letters.
-///
-/// Construction checks the shape only (`[A-Z]{2}`); whether the code is
-/// assigned is the validator's business ([`crate::country::is_assigned`]).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CountryCode([u8; 2]);
-
-impl CountryCode {
-    /// The code from an upper-case ASCII letter and an upper-case letter or
-    /// digit (`US`; the digit admits the pseudo-codes `T1`, `A1`, `A2`,
-    /// `O1` that appear in the wild); `None` for anything else.
-    pub fn new(code: &str) -> Option<CountryCode> {
-        match code.as_bytes() {
-            &[a, b] if a.is_ascii_uppercase() && (b.is_ascii_uppercase() || b.is_ascii_digit()) => {
-                Some(CountryCode([a, b]))
-            }
-            _ => None,
-        }
-    }
-
-    /// The code from two ASCII letters of either case (`us` → `US`), as a
-    /// viewer's country is given on the command line (SPEC §4).
-    pub fn new_case_insensitive(code: &str) -> Option<CountryCode> {
-        CountryCode::new(&code.to_ascii_uppercase())
-    }
-
-    /// The two letters as bytes.
-    #[inline]
-    pub fn as_bytes(&self) -> [u8; 2] {
-        self.0
-    }
-
-    /// The code as a `&str` (`"US"`).
-    #[inline]
-    pub fn as_str(&self) -> &str {
-        // The bytes are ASCII upper-case letters by construction.
-        std::str::from_utf8(&self.0).unwrap_or("??")
-    }
-
-    /// A dense index in `0..COUNTRY_CODE_COUNT` for per-code tables: the
-    /// letter times 36 plus the second character (`0`–`9` = 0–9, `A`–`Z` =
-    /// 10–35); `A0` = 0, `ZZ` = 935.
-    #[inline]
-    pub fn index(&self) -> usize {
-        Self::index_of(self.0)
-    }
-
-    /// [`CountryCode::index`] of a code's two bytes (checked upper-case
-    /// letter, then upper-case letter or digit), usable in constants.
-    pub(crate) const fn index_of([first, second]: [u8; 2]) -> usize {
-        let second = match second {
-            d @ b'0'..=b'9' => d - b'0',
-            l => l - b'A' + 10,
-        };
-        (first - b'A') as usize * 36 + second as usize
-    }
-
-    /// The code at a dense index (the inverse of [`CountryCode::index`]);
-    /// `None` when `index >= COUNTRY_CODE_COUNT`.
-    #[inline]
-    pub fn from_index(index: usize) -> Option<CountryCode> {
-        (index < COUNTRY_CODE_COUNT).then(|| {
-            let second = (index % 36) as u8;
-            let second = if second < 10 { b'0' + second } else { b'A' + second - 10 };
-            CountryCode([b'A' + (index / 36) as u8, second])
-        })
-    }
-}
-
-impl fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CountryCode({})", self.as_str())
-    }
-}
-
-impl FromStr for CountryCode {
-    type Err = InvalidCountryCode;
-
-    /// Strict: two upper-case letters.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CountryCode::new(s).ok_or_else(|| InvalidCountryCode(s.to_owned()))
-    }
-}
-
-/// How many codes [`CountryCode`] can hold (26 letters × 36 letters and
-/// digits), the size of per-code tables.
-pub const COUNTRY_CODE_COUNT: usize = 26 * 36;
-
-/// A string that is not two upper-case ASCII letters.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a two-letter upper-case country code")]
-pub struct InvalidCountryCode(pub String);
-
-/// What a rule matches (SPEC §2).
+/// What a rule matches (the `type` of a rule, see `docs/semantics.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RuleKind {
     /// `"any"`: every viewer.
     Any,
@@ -151,9 +63,9 @@ impl RuleKind {
     /// The wire name of the type: `any`, `ip.src` or `ip.geoip.country`.
     pub fn type_name(&self) -> &'static str {
         match self {
-            RuleKind::Any => "any",
-            RuleKind::IpSrc(_) => "ip.src",
-            RuleKind::Country(_) => "ip.geoip.country",
+            RuleKind::Any => schema::TYPE_ANY,
+            RuleKind::IpSrc(_) => schema::TYPE_IP_SRC,
+            RuleKind::Country(_) => schema::TYPE_COUNTRY,
         }
     }
 }
@@ -183,25 +95,32 @@ impl Rule {
         Rule { kind: RuleKind::Country(codes), action }
     }
 
-    /// The rule as the service's JSON (`ip` entries in CIDR form; a /32 or
-    /// /128 as a bare address).
+    /// The rule as the service's JSON (see the [`Serialize`] impl).
     pub fn to_json(&self) -> serde_json::Value {
-        let mut map = serde_json::Map::new();
-        map.insert("type".into(), self.kind.type_name().into());
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Serialize for Rule {
+    /// The service's JSON, keys in the order `type`, `ip`/`country`,
+    /// `action`; `ip` entries in CIDR form, a /32 or /128 as a bare address.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Rule", 3)?;
+        st.serialize_field(schema::FIELD_TYPE, self.kind.type_name())?;
         match &self.kind {
             RuleKind::Any => {}
             RuleKind::IpSrc(nets) => {
-                let ips =
-                    nets.iter().map(|n| serde_json::Value::from(network_to_string(n))).collect();
-                map.insert("ip".into(), serde_json::Value::Array(ips));
+                let ips: Vec<String> = nets.iter().map(network_to_string).collect();
+                st.serialize_field(schema::FIELD_IP, &ips)?;
             }
             RuleKind::Country(codes) => {
-                let cs = codes.iter().map(|c| serde_json::Value::from(c.as_str())).collect();
-                map.insert("country".into(), serde_json::Value::Array(cs));
+                let cs: Vec<&str> = codes.iter().map(CountryCode::as_str).collect();
+                st.serialize_field(schema::FIELD_COUNTRY, &cs)?;
             }
         }
-        map.insert("action".into(), self.action.as_str().into());
-        serde_json::Value::Object(map)
+        st.serialize_field(schema::FIELD_ACTION, self.action.as_str())?;
+        st.end()
     }
 }
 
@@ -215,15 +134,20 @@ pub fn network_to_string(net: &IpNet) -> String {
     }
 }
 
-/// A parsed, typed rule list, in evaluation order (index = rule number).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A typed rule list, in evaluation order (index = [`RuleId`]).
+///
+/// Build one with [`RuleSet::from_json`] (validated) or [`RuleSet::new`]
+/// (taken as given, e.g. generated rules).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct RuleSet {
     /// The rules, first to last.
     pub rules: Vec<Rule>,
 }
 
 impl RuleSet {
-    /// A rule set from rules in evaluation order.
+    /// A rule set from rules in evaluation order, taken as given (no
+    /// validation, no limit on the count).
     pub fn new(rules: Vec<Rule>) -> RuleSet {
         RuleSet { rules }
     }
@@ -231,6 +155,60 @@ impl RuleSet {
     /// The rules as the service's JSON array (see [`Rule::to_json`]).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Array(self.rules.iter().map(Rule::to_json).collect())
+    }
+
+    /// The rule with this id, `None` past the end.
+    pub fn get(&self, id: RuleId) -> Option<&Rule> {
+        self.rules.get(id.index())
+    }
+
+    /// The rules with their ids, first to last.
+    pub fn iter(&self) -> impl Iterator<Item = (RuleId, &Rule)> + '_ {
+        self.rules.iter().enumerate().map(|(i, r)| (RuleId::new(i), r))
+    }
+
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there is no rule (every viewer is allowed).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// The identity of a rule: its 0-based position in the document's rule
+/// list, the order in which the service tries rules.
+///
+/// Displays and serialises as the bare number (`2`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RuleId(usize);
+
+impl RuleId {
+    /// The rule at 0-based position `index`.
+    #[inline]
+    pub const fn new(index: usize) -> RuleId {
+        RuleId(index)
+    }
+
+    /// The 0-based position.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl From<RuleId> for usize {
+    fn from(id: RuleId) -> usize {
+        id.0
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -246,13 +224,21 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    /// A viewer at `ip` (canonicalised) with no known country.
+    /// A viewer at `ip` (canonicalised) in `country`; `None` says the
+    /// country is unknown, which no country rule matches.
     #[inline]
-    pub fn new(ip: IpAddr) -> Viewer {
-        Viewer { ip: canonical_ip(ip), country: None }
+    pub fn new(ip: IpAddr, country: Option<CountryCode>) -> Viewer {
+        Viewer { ip: canonical_ip(ip), country }
     }
 
-    /// The same viewer with a known country.
+    /// A viewer at `ip` whose country is unknown: no country rule matches
+    /// it. Resolve the country instead with [`crate::Matcher::decide_with`].
+    #[inline]
+    pub fn without_country(ip: IpAddr) -> Viewer {
+        Viewer::new(ip, None)
+    }
+
+    /// The same viewer in another country (`None`: unknown).
     #[inline]
     pub fn with_country(self, country: Option<CountryCode>) -> Viewer {
         Viewer { country, ..self }
@@ -285,23 +271,65 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The outcome for one viewer: the action and the 0-based index of the rule
-/// that decided, `None` when no rule matched (the default, [`DEFAULT_ACTION`]).
+/// The outcome for one viewer: the action and the rule that decided, `None`
+/// when no rule matched (the default, [`DEFAULT_ACTION`]).
+///
+/// Displays as the CLI prints it: `block by rule 2`, `allow (no rule
+/// matched; the default is allow)`. Serialises as
+/// `{"decision": "allow"|"block", "rule": 0|null}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Decision {
     /// Allow or block.
     pub action: Action,
     /// The deciding rule; `None` for the default.
-    pub rule: Option<usize>,
+    pub rule: Option<RuleId>,
 }
-
-/// What happens to a viewer no rule matches: allowed (SPEC §2).
-pub const DEFAULT_ACTION: Action = Action::Allow;
 
 impl Decision {
-    /// The decision when no rule matched.
-    pub const DEFAULT: Decision = Decision { action: DEFAULT_ACTION, rule: None };
+    /// The decision of `rule` (or of no rule) with `action`.
+    #[inline]
+    pub const fn new(action: Action, rule: Option<RuleId>) -> Decision {
+        Decision { action, rule }
+    }
+
+    /// The decision for a viewer no rule matches: allowed.
+    pub const DEFAULT: Decision = Decision::new(DEFAULT_ACTION, None);
+
+    /// Whether the viewer is allowed (the token is valid for it).
+    #[inline]
+    pub fn is_allow(&self) -> bool {
+        self.action == Action::Allow
+    }
+
+    /// Whether the viewer is blocked.
+    #[inline]
+    pub fn is_block(&self) -> bool {
+        self.action == Action::Block
+    }
 }
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule {
+            Some(r) => write!(f, "{} by rule {r}", self.action),
+            None => write!(f, "{} (no rule matched; the default is {DEFAULT_ACTION})", self.action),
+        }
+    }
+}
+
+impl Serialize for Decision {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Decision", 2)?;
+        st.serialize_field("decision", self.action.as_str())?;
+        st.serialize_field("rule", &self.rule)?;
+        st.end()
+    }
+}
+
+/// What happens to a viewer no rule matches: allowed.
+pub const DEFAULT_ACTION: Action = Action::Allow;
 
 #[cfg(test)]
 mod tests {
@@ -341,7 +369,7 @@ mod tests {
             Action::Block,
         );
         assert_eq!(
-            r.to_json().to_string(),
+            serde_json::to_string(&r).unwrap(),
             r#"{"type":"ip.src","ip":["203.0.113.7","2001:db8::/32"],"action":"block"}"#
         );
     }

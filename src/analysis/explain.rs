@@ -3,7 +3,7 @@
 
 use ipnet::IpNet;
 
-use crate::rule::{network_to_string, Decision, RuleKind, RuleSet, Viewer};
+use crate::rules::{network_to_string, Decision, RuleId, RuleKind, RuleSet, Viewer};
 
 /// Why one rule matched a viewer or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,9 +39,10 @@ pub enum Reason {
 
 /// One rule's line in an explanation.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Step {
-    /// The rule index.
-    pub rule: usize,
+    /// The rule.
+    pub rule: RuleId,
     /// Whether the rule matches the viewer.
     pub matched: bool,
     /// Whether evaluation reaches the rule (no earlier rule matched).
@@ -52,6 +53,7 @@ pub struct Step {
 
 /// An explanation of one decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The viewer explained (canonical address).
     pub viewer: Viewer,
@@ -90,9 +92,9 @@ pub fn explain(rules: &RuleSet, viewer: &Viewer) -> Explanation {
             matches!(reason, Reason::Any | Reason::InNetwork { .. } | Reason::CountryListed { .. });
         let reached = decision.rule.is_none();
         if matched && reached {
-            decision = Decision { action: rule.action, rule: Some(i) };
+            decision = Decision::new(rule.action, Some(RuleId::new(i)));
         }
-        steps.push(Step { rule: i, matched, reached, reason });
+        steps.push(Step { rule: RuleId::new(i), matched, reached, reason });
     }
     Explanation { viewer: *viewer, steps, decision }
 }
@@ -146,7 +148,7 @@ impl Reason {
 mod tests {
     use super::*;
     use crate::reference;
-    use crate::rule::{Action, CountryCode, Rule};
+    use crate::rules::{Action, CountryCode, Rule};
 
     #[test]
     fn explains_each_rule() {
@@ -155,11 +157,10 @@ mod tests {
             Rule::country(vec![CountryCode::new("US").unwrap()], Action::Block),
             Rule::any(Action::Block),
         ]);
-        let v =
-            Viewer::new("2606:2800:220:1::1".parse().unwrap()).with_country(CountryCode::new("US"));
+        let v = Viewer::new("2606:2800:220:1::1".parse().unwrap(), CountryCode::new("US"));
         let e = explain(&rules, &v);
         assert_eq!(e.decision, reference::evaluate(&rules, &v));
-        assert_eq!(e.decision.rule, Some(1));
+        assert_eq!(e.decision.rule, Some(RuleId::new(1)));
         assert_eq!(e.steps[0].reason, Reason::NotInNetworks { same_family: 0, other_family: 1 });
         assert!(e.steps[2].matched && !e.steps[2].reached);
         assert!(e.steps[0].reason.describe(&v).contains("never matches an IPv6 viewer"));

@@ -1,7 +1,10 @@
 //! ISO 3166-1 alpha-2 country codes: which are assigned, what common
 //! mistakes mean (SPEC §3).
 
-use crate::rule::{CountryCode, COUNTRY_CODE_COUNT};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
 
 /// The officially assigned ISO 3166-1 alpha-2 codes with their alpha-3
 /// codes (249 entries), plus `XK` (Kosovo, user-assigned but used by GeoIP
@@ -411,3 +414,108 @@ mod tests {
         assert_eq!(s("Germany"), None);
     }
 }
+
+/// An ISO 3166-1 alpha-2 country code: two upper-case ASCII letters.
+///
+/// Construction checks the shape only (`[A-Z]{2}`); whether the code is
+/// assigned is the validator's business ([`crate::rules::country::is_assigned`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// The code from an upper-case ASCII letter and an upper-case letter or
+    /// digit (`US`; the digit admits the pseudo-codes `T1`, `A1`, `A2`,
+    /// `O1` that appear in the wild); `None` for anything else.
+    pub fn new(code: &str) -> Option<CountryCode> {
+        match code.as_bytes() {
+            &[a, b] if a.is_ascii_uppercase() && (b.is_ascii_uppercase() || b.is_ascii_digit()) => {
+                Some(CountryCode([a, b]))
+            }
+            _ => None,
+        }
+    }
+
+    /// The code from two ASCII letters of either case (`us` → `US`), as a
+    /// viewer's country is given on the command line (SPEC §4).
+    pub fn new_case_insensitive(code: &str) -> Option<CountryCode> {
+        CountryCode::new(&code.to_ascii_uppercase())
+    }
+
+    /// The two letters as bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> [u8; 2] {
+        self.0
+    }
+
+    /// The code as a `&str` (`"US"`).
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        // The bytes are ASCII upper-case letters by construction.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+
+    /// A dense index in `0..COUNTRY_CODE_COUNT` for per-code tables: the
+    /// letter times 36 plus the second character (`0`–`9` = 0–9, `A`–`Z` =
+    /// 10–35); `A0` = 0, `ZZ` = 935.
+    #[inline]
+    pub fn index(&self) -> usize {
+        Self::index_of(self.0)
+    }
+
+    /// [`CountryCode::index`] of a code's two bytes (checked upper-case
+    /// letter, then upper-case letter or digit), usable in constants.
+    pub(crate) const fn index_of([first, second]: [u8; 2]) -> usize {
+        let second = match second {
+            d @ b'0'..=b'9' => d - b'0',
+            l => l - b'A' + 10,
+        };
+        (first - b'A') as usize * 36 + second as usize
+    }
+
+    /// The code at a dense index (the inverse of [`CountryCode::index`]);
+    /// `None` when `index >= COUNTRY_CODE_COUNT`.
+    #[inline]
+    pub fn from_index(index: usize) -> Option<CountryCode> {
+        (index < COUNTRY_CODE_COUNT).then(|| {
+            let second = (index % 36) as u8;
+            let second = if second < 10 { b'0' + second } else { b'A' + second - 10 };
+            CountryCode([b'A' + (index / 36) as u8, second])
+        })
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CountryCode({})", self.as_str())
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl FromStr for CountryCode {
+    type Err = InvalidCountryCode;
+
+    /// Strict: two upper-case letters.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CountryCode::new(s).ok_or_else(|| InvalidCountryCode(s.to_owned()))
+    }
+}
+
+/// How many codes [`CountryCode`] can hold (26 letters × 36 letters and
+/// digits), the size of per-code tables.
+pub const COUNTRY_CODE_COUNT: usize = 26 * 36;
+
+/// A string that is not two upper-case ASCII letters.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a two-letter upper-case country code")]
+pub struct InvalidCountryCode(pub String);
