@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 viewers=${VIEWERS:-2000000}
 format=${FORMAT:-tsv}
 dir=target/bench-inputs
-cargo build --release --quiet --bin accessrules --example gen_bench_inputs --example plain_replay
+cargo build --release --quiet --features cli,internals --bin accessrules --example gen_bench_inputs --example plain_replay
 if [ ! -f "$dir/viewers-$viewers.txt" ] || [ ! -f "$dir/large-rules.json" ]; then
     target/release/examples/gen_bench_inputs --out "$dir" --viewers "$viewers"
     mv "$dir/viewers.txt" "$dir/viewers-$viewers.txt"

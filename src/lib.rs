@@ -114,6 +114,7 @@
 mod analysis;
 mod diagnostic;
 mod document;
+mod fix;
 pub mod geo;
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 mod interval;
@@ -127,9 +128,9 @@ mod validate;
 pub mod viewer_line;
 
 pub use analysis::explain::{explain, Explanation, Reason, Step};
-pub use analysis::fix::{fix, Fix, FixError};
 pub use diagnostic::{Code, Diagnostic, Location, Related, Severity};
 pub use document::{Document, InputForm, Limits};
+pub use fix::{fix, Fix, FixError};
 pub use geo::{CountryResolver, GeoDatabase, GeoError, StaticCountries};
 pub use matcher::{Matcher, TooManyRules, MAX_COMPILED_RULES};
 pub use rules::country;

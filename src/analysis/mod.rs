@@ -1,9 +1,11 @@
 //! What a valid rule set does: exact set reasoning over the viewer space
-//! ([`space`]), the per-rule explanation of one decision ([`explain`]) and
-//! the proven rewrite of `validate --fix` ([`fix`]).
+//! ([`space`], on the sets of [`sets`]) and the per-rule explanation of one
+//! decision ([`explain`]). The lints and the proof of `validate --fix` are
+//! built on [`space`].
 
 pub(crate) mod explain;
-pub(crate) mod fix;
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
+pub(crate) mod sets;
 // The rule-space API is wider than validation and `--fix` use; the rest
 // serves the `internals` hooks (tests) and the coming `diff`/`report`.
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]

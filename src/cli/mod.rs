@@ -4,9 +4,11 @@
 //! `--deny-warnings`, have warnings); 2 usage, I/O or GeoIP errors. A
 //! broken pipe on output is a quiet success.
 
+mod evaluator;
 mod explain;
 mod interrupt;
 mod ip_text;
+mod output;
 mod render;
 mod simulate;
 mod stream;
@@ -105,8 +107,8 @@ struct SimulateArgs {
     format: OutputFormat,
     /// Evaluator: `compiled`, or `reference` (the plain evaluator the
     /// benchmarks compare with; same output, much slower).
-    #[arg(long, value_enum, default_value_t = simulate::Engine::Compiled, hide = true)]
-    engine: simulate::Engine,
+    #[arg(long, value_enum, default_value_t = evaluator::Engine::Compiled, hide = true)]
+    engine: evaluator::Engine,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -15,7 +15,8 @@ use accessrules::viewer_line::{read_line, MAX_LINE};
 use accessrules::{Action, CountryCode, RuleId, RuleKind, RuleSet};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::simulate::{write_outcome, Evaluator, Outcome1, Scratch};
+use super::evaluator::{Evaluator, Outcome1, Scratch};
+use super::output::write_outcome;
 use super::{Failure, Outcome, OutputFormat};
 
 /// Bytes read per chunk.
