@@ -1,4 +1,4 @@
-//! SPEC §7 benchmarks: the compiled matcher and the range-table GeoIP
+//! docs/performance.md benchmarks: the compiled matcher and the range-table GeoIP
 //! resolver side by side with the plain evaluator (rules kept as `ipnet`
 //! lists checked in order by `accessrules::reference::evaluate`, the country
 //! looked up with `maxminddb` per viewer), measured in the same run.
@@ -235,7 +235,7 @@ fn scaling(c: &mut Criterion, db: &Db) {
     g.finish();
 }
 
-/// A typical document: five rules, 45 entries (SPEC §7: ≤ 50).
+/// A typical document: five rules, 45 entries (docs/performance.md: ≤ 50).
 fn typical_document(db: &Db) -> String {
     let picked = inputs::pick_networks(&db.nets, 40, inputs::SEED ^ 1);
     let list =

@@ -1,4 +1,4 @@
-//! The plain evaluator end to end (README, Performance; SPEC §7): the
+//! The plain evaluator end to end (README, Performance; docs/performance.md): the
 //! baseline that `simulate --input` is measured against. A straightforward
 //! log replay, the way one would write it without this crate's compiled
 //! matcher and streaming: `BufRead::lines` (a `String` per line), the

@@ -1,4 +1,4 @@
-//! Diagnostics: the findings of validation (SPEC §3).
+//! Diagnostics: the findings of validation (docs/diagnostics.md).
 
 use std::fmt;
 
@@ -48,7 +48,7 @@ macro_rules! codes {
             }
 
             /// The severity this code always has (time findings of a JWT
-            /// given for inspection are the one exception: SPEC §3 makes
+            /// given for inspection are the one exception: docs/diagnostics.md makes
             /// them warnings, see [`Diagnostic::severity`]).
             pub fn default_severity(self) -> Severity {
                 match self { $(Code::$variant => Severity::$sev,)* }
@@ -212,9 +212,9 @@ pub struct Related {
     pub label: String,
 }
 
-/// One finding of validation (SPEC §3).
+/// One finding of validation (docs/diagnostics.md).
 ///
-/// Serialises to the SPEC §4 shape
+/// Serialises to the `validate --format json` shape
 /// `{severity, code, path, message, help?, line?, column?}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {

@@ -1,4 +1,4 @@
-//! Reading a rule document in any of the four input forms of SPEC §1.
+//! Reading a rule document in any of the four input forms of docs/semantics.md.
 
 use base64::Engine;
 
@@ -6,10 +6,10 @@ use crate::diagnostic::{Code, Diagnostic, Location, Severity};
 use crate::syntax::json::{self, LineIndex, Node, NodeKind, Span, SyntaxErrorKind};
 
 /// Bounds on what is read, so no input allocates or recurses without bound
-/// (SPEC §1, §8).
+/// (docs/semantics.md, fuzz/README.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest document accepted, in bytes (default 1 MiB, SPEC §1). For a
+    /// Largest document accepted, in bytes (default 1 MiB, docs/semantics.md). For a
     /// JWT this bounds the token text.
     pub max_document_bytes: usize,
     /// Deepest nesting of arrays and objects (default 32; a valid document
@@ -25,7 +25,7 @@ impl Default for Limits {
     }
 }
 
-/// Which of the four input forms a document is (SPEC §1).
+/// Which of the four input forms a document is (docs/semantics.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InputForm {

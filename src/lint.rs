@@ -61,7 +61,7 @@ pub(crate) fn rule_warnings(rule_set: &RuleSet, sources: &[RuleSource]) -> Vec<D
             Some(format!("remove rule {last}")),
         ));
     }
-    // Exact set reasoning over (address, country) pairs (SPEC §3).
+    // Exact set reasoning over (address, country) pairs (docs/diagnostics.md).
     let Some(space) = RuleSpace::try_new(rule_set) else { return out };
     let never_blocks = space.blocks_someone().is_none();
     let never_deciding: Vec<Option<Vec<usize>>> =
@@ -164,7 +164,7 @@ fn rule_list(rules: &[usize]) -> String {
 }
 
 /// Single-family allow-lists and single-host allow entries followed by a
-/// block (SPEC §3).
+/// block (docs/diagnostics.md).
 fn allow_list_warnings(
     rule_set: &RuleSet,
     space: &RuleSpace,

@@ -1,4 +1,4 @@
-//! The `accessrules` command-line tool (SPEC §4).
+//! The `accessrules` command-line tool (the README).
 
 mod cli;
 

@@ -1,21 +1,19 @@
-//! The reference evaluator: the plain first-to-last loop of SPEC §2.
+//! The reference evaluator: the plain first-to-last loop of docs/semantics.md.
 //!
 //! It is the oracle the compiled [`crate::Matcher`] is held to by property
 //! tests and the differential fuzz target; it is kept simple on purpose.
-//! With [`maxminddb_country`] it is also the plain evaluator of SPEC §7,
+//! With [`maxminddb_country`] it is also the plain evaluator of docs/performance.md,
 //! the baseline of the benchmarks.
 
-use std::net::IpAddr;
+use crate::rules::{Decision, Rule, RuleId, RuleKind, RuleSet, Viewer};
 
-use crate::rules::{CountryCode, Decision, Rule, RuleId, RuleKind, RuleSet, Viewer};
-
-/// Whether `rule` matches `viewer` (SPEC §2): `any` always; `ip.src` when
+/// Whether `rule` matches `viewer` (docs/semantics.md): `any` always; `ip.src` when
 /// the viewer's canonical address lies in a listed network of its own
 /// family; a country rule when the viewer's country is known and listed.
 pub fn rule_matches(rule: &Rule, viewer: &Viewer) -> bool {
     match &rule.kind {
         RuleKind::Any => true,
-        // `IpNet::contains` is false across families, as SPEC §2 requires.
+        // `IpNet::contains` is false across families, as docs/semantics.md requires.
         RuleKind::IpSrc(nets) => nets.iter().any(|n| n.contains(&viewer.ip())),
         RuleKind::Country(codes) => viewer.country().is_some_and(|c| codes.contains(&c)),
     }
@@ -31,48 +29,60 @@ pub fn evaluate(rules: &RuleSet, viewer: &Viewer) -> Decision {
         .map_or(Decision::DEFAULT, |i| Decision::new(rules.rules[i].action, Some(RuleId::new(i))))
 }
 
-/// The record fields a country can come from (SPEC §5 layouts).
-#[derive(serde::Deserialize)]
-struct CountryFields<'a> {
-    #[serde(borrow)]
-    country: Option<IsoCode<'a>>,
-    #[serde(borrow)]
-    registered_country: Option<IsoCode<'a>>,
-    #[serde(borrow)]
-    country_code: Option<&'a str>,
-}
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub use plain_geo::maxminddb_country;
 
-#[derive(serde::Deserialize)]
-struct IsoCode<'a> {
-    #[serde(borrow)]
-    iso_code: Option<&'a str>,
-}
+/// The plain GeoIP lookup of the benchmarks' baseline.
+#[cfg(feature = "internals")]
+mod plain_geo {
+    use std::net::IpAddr;
 
-/// The plain country lookup of SPEC §7: `reader`'s lookup and decode of
-/// the record of `ip`, on every call; the country from `country.iso_code`,
-/// else `registered_country.iso_code`, else `country_code` (SPEC §5), in
-/// either case. `None` for no record, no country field, a value that is not
-/// a country code, or an IPv6 address in an IPv4-only database.
-///
-/// # Errors
-///
-/// The reader's, on a damaged database.
-pub fn maxminddb_country<S: AsRef<[u8]>>(
-    reader: &maxminddb::Reader<S>,
-    ip: IpAddr,
-) -> Result<Option<CountryCode>, maxminddb::MaxMindDbError> {
-    if ip.is_ipv6() && reader.metadata().ip_version == 4 {
-        return Ok(None);
+    use crate::rules::CountryCode;
+
+    /// The record fields a country can come from (docs/semantics.md layouts).
+    #[derive(serde::Deserialize)]
+    struct CountryFields<'a> {
+        #[serde(borrow)]
+        country: Option<IsoCode<'a>>,
+        #[serde(borrow)]
+        registered_country: Option<IsoCode<'a>>,
+        #[serde(borrow)]
+        country_code: Option<&'a str>,
     }
-    let Some(record) = reader.lookup(ip)?.decode::<CountryFields<'_>>()? else {
-        return Ok(None);
-    };
-    let code = record
-        .country
-        .and_then(|c| c.iso_code)
-        .or_else(|| record.registered_country.and_then(|c| c.iso_code))
-        .or(record.country_code);
-    Ok(code.and_then(CountryCode::new_case_insensitive))
+
+    #[derive(serde::Deserialize)]
+    struct IsoCode<'a> {
+        #[serde(borrow)]
+        iso_code: Option<&'a str>,
+    }
+
+    /// The plain country lookup of docs/performance.md: `reader`'s lookup and decode of
+    /// the record of `ip`, on every call; the country from `country.iso_code`,
+    /// else `registered_country.iso_code`, else `country_code` (docs/semantics.md), in
+    /// either case. `None` for no record, no country field, a value that is not
+    /// a country code, or an IPv6 address in an IPv4-only database.
+    ///
+    /// # Errors
+    ///
+    /// The reader's, on a damaged database.
+    pub fn maxminddb_country<S: AsRef<[u8]>>(
+        reader: &maxminddb::Reader<S>,
+        ip: IpAddr,
+    ) -> Result<Option<CountryCode>, maxminddb::MaxMindDbError> {
+        if ip.is_ipv6() && reader.metadata().ip_version == 4 {
+            return Ok(None);
+        }
+        let Some(record) = reader.lookup(ip)?.decode::<CountryFields<'_>>()? else {
+            return Ok(None);
+        };
+        let code = record
+            .country
+            .and_then(|c| c.iso_code)
+            .or_else(|| record.registered_country.and_then(|c| c.iso_code))
+            .or(record.country_code);
+        Ok(code.and_then(CountryCode::new_case_insensitive))
+    }
 }
 
 #[cfg(test)]

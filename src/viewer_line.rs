@@ -1,4 +1,4 @@
-//! Viewer lines of `simulate --input` (SPEC §4): `IP`, `IP,CC` or an
+//! Viewer lines of `simulate --input` (the README): `IP`, `IP,CC` or an
 //! ndjson object `{"ip": ..., "country": ...}`; blank lines and `#`
 //! comments are skipped.
 

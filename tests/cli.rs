@@ -1,5 +1,5 @@
 //! The `accessrules` binary end to end: output shapes and exit statuses of
-//! SPEC §4, the cases users have hit (issue 2), real addresses against the
+//! the README, the cases users have hit (issue 2), real addresses against the
 //! shipped database.
 
 use std::io::Write;

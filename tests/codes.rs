@@ -1,4 +1,4 @@
-//! One case per diagnostic code of SPEC §3: the document, and the code and
+//! One case per diagnostic code of docs/diagnostics.md: the document, and the code and
 //! JSON Pointer it must draw. A code without a case fails the suite.
 
 use accessrules::{check, Code, Options, Severity};

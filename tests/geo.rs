@@ -1,5 +1,5 @@
 //! GeoIP: database layouts, errors on bad files, and agreement of the range
-//! table with `maxminddb` lookups (SPEC §2, §5, §7, §8).
+//! table with `maxminddb` lookups (docs/semantics.md, docs/performance.md, fuzz/README.md).
 
 use std::collections::HashMap;
 #[cfg(feature = "embedded-geoip")]
@@ -157,7 +157,7 @@ fn geoip2_entries() -> Vec<(&'static str, Value)> {
 }
 
 // ---------------------------------------------------------------------------
-// Layouts (SPEC §5)
+// Layouts (docs/semantics.md)
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -387,7 +387,7 @@ fn record_sizes_28_and_32() {
 }
 
 // ---------------------------------------------------------------------------
-// Errors (SPEC §5, §8)
+// Errors (docs/semantics.md, fuzz/README.md)
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -760,7 +760,7 @@ fn shipped_database_real_addresses() {
         assert_eq!(reader_country(&reader, ip(a)), want, "reader, {a}");
         assert_eq!(db.lookup_detail(ip(a)).unwrap().country, want, "detail, {a}");
     }
-    // IPv4-mapped viewers are looked up as IPv4 (SPEC §2), though the
+    // IPv4-mapped viewers are looked up as IPv4 (docs/semantics.md), though the
     // database has no record at ::ffff:0:0/96.
     assert_eq!(db.resolve(ip("::ffff:8.8.8.8")), cc("US"));
     assert_eq!(db.lookup_detail(ip("::ffff:8.8.8.8")).unwrap().country, cc("US"));
@@ -943,7 +943,7 @@ fn resolvers_are_send_and_sync() {
 #[test]
 fn pseudo_codes_with_digits_are_countries_of_the_database() {
     // Legacy GeoIP data carries A1/A2/O1 and Cloudflare T1: they load and
-    // match a rule that lists them (SPEC §3 makes such rules warnings).
+    // match a rule that lists them (docs/diagnostics.md makes such rules warnings).
     let bytes = v6db(&[("81.2.69.0/24", json!({"country_code": "A1"}))]);
     let db = GeoDatabase::from_bytes(bytes).unwrap();
     assert_eq!(db.resolve(ip("81.2.69.1")), cc("A1"));

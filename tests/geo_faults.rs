@@ -1,4 +1,4 @@
-//! GeoIP faults through the binary (SPEC §5, issue 5): a truncated,
+//! GeoIP faults through the binary (docs/semantics.md, issue 5): a truncated,
 //! zero-filled or damaged database, one with no country layout and a
 //! missing file are errors with exit status 2 and a clear message, never a
 //! silent "unknown" (which would fall through to the default allow); an
@@ -324,7 +324,7 @@ fn ipv4_only_database_leaves_ipv6_viewers_unknown() {
 #[test]
 fn endless_geoip_file_is_refused_not_read_whole() {
     // `--geoip /dev/zero` (or a FIFO, or a mistaken multi-GB file) is read
-    // until memory runs out: unbounded allocation on input (SPEC §8). Run
+    // until memory runs out: unbounded allocation on input (fuzz/README.md). Run
     // here under `ulimit -v` (1 GiB) so the failure is an "out of memory"
     // error instead of the OOM killer. Fix: refuse files that are not
     // regular, and read at most a bound (real country databases are

@@ -1,4 +1,4 @@
-//! Input limits with clear errors (SPEC §1, §8; issue 5): document size,
+//! Input limits with clear errors (docs/semantics.md, fuzz/README.md; issue 5): document size,
 //! entries per rule, JSON nesting depth and viewer line length, through
 //! the library and the binary; a broken pipe on output is a quiet
 //! success; an interrupted `--input` run reports what it processed.
@@ -530,7 +530,7 @@ fn broken_pipe_keeps_the_verdict_of_validate() {
     // `main` maps any broken pipe to success, also when the diagnostics of
     // an invalid document were being written, so a CI step that pipes the
     // report loses the verdict. Quiet, yes; but the status should stay 1
-    // (exit 1 = invalid rules, SPEC §4). Fix: in `validate`, on a broken
+    // (exit 1 = invalid rules, the README). Fix: in `validate`, on a broken
     // pipe, still return `Failure::Invalid` for an invalid document.
     let dir = tempfile::tempdir().unwrap();
     let ips: Vec<String> =

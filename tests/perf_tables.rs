@@ -2,7 +2,7 @@
 //! benchmark inputs (benches/support/inputs.rs), at a smaller size: rule
 //! documents of 2 000 networks picked from the embedded GeoIP database,
 //! 20 000 viewers sampled from its networks, and every range boundary of the
-//! compiled tables (SPEC §6, §7).
+//! compiled tables (the crate docs, docs/performance.md).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

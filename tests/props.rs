@@ -1,5 +1,5 @@
 //! Property tests: the compiled matcher decides exactly as the reference
-//! evaluator (SPEC §8), and validation's findings hold against it.
+//! evaluator (fuzz/README.md), and validation's findings hold against it.
 //!
 //! `PROPTEST_CASES=20000 cargo test --release --test main props` runs many
 //! more cases than the default.

@@ -1,4 +1,4 @@
-//! Property suites for hostile and odd input (issue 5, SPEC §8): the
+//! Property suites for hostile and odd input (issue 5, fuzz/README.md): the
 //! compiled interval tables stay canonical; parse ∘ serialize is the
 //! identity on valid documents; validation never panics on arbitrary JSON
 //! values and points every finding at a value of the document; viewer

@@ -1,5 +1,5 @@
 //! Property tests for `accessrules::internals::space`: the exact analyses against the
-//! reference evaluator (SPEC §2, §3), and `IntervalSet` against a naive model.
+//! reference evaluator (docs/semantics.md, docs/diagnostics.md), and `IntervalSet` against a naive model.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -17,7 +17,7 @@ use ipnet::IpNet;
 /// The seed every generated input uses unless told otherwise.
 pub const SEED: u64 = 0x5eed_acce_55e5;
 
-/// The SPEC §2 documentation example (`examples/docs-example.json`).
+/// The documentation example of the service (`examples/docs-example.json`).
 pub const DOCS_EXAMPLE: &str = include_str!("../../examples/docs-example.json");
 
 /// splitmix64 (Steele, Lea, Flood 2014): a tiny, fixed-sequence PRNG.

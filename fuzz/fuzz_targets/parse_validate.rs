@@ -1,7 +1,7 @@
 //! Arbitrary bytes as a rule document (any of the four input forms).
 //!
 //! Checks: `check` never panics; the diagnostics are consistent with the
-//! verdict and each renders in every format (serde JSON in the SPEC §4
+//! verdict and each renders in every format (serde JSON in the `--format json`
 //! shape, `Display`, and the CLI's annotated-snippet renderer, compiled in
 //! from `src/cli/render.rs`, with and without colour); a valid document
 //! compiles to canonical tables, survives serialize → parse unchanged, and

@@ -1,5 +1,5 @@
 //! Explanations: every rule in order, whether it matches a viewer and why
-//! (SPEC §4 `explain`).
+//! (`accessrules explain`).
 
 use ipnet::IpNet;
 
@@ -64,7 +64,7 @@ pub struct Explanation {
 }
 
 /// Explains the decision for `viewer` under `rules` (the same semantics as
-/// [`crate::reference::evaluate`], SPEC §2).
+/// [`crate::reference::evaluate`], docs/semantics.md).
 pub fn explain(rules: &RuleSet, viewer: &Viewer) -> Explanation {
     let ip = viewer.ip();
     let mut steps = Vec::with_capacity(rules.rules.len());

@@ -16,7 +16,7 @@ use crate::rules::CountryCode;
 // ---------------------------------------------------------------------------
 
 /// The IPv4-mapped IPv6 block `::ffff:0:0/96` as a range of the IPv6 line:
-/// no canonical viewer address lies in it (SPEC §2).
+/// no canonical viewer address lies in it (docs/semantics.md).
 pub const IPV4_MAPPED: (u128, u128) = (0xffff_0000_0000, 0xffff_ffff_ffff);
 
 /// A set of IP addresses of both families, as written: an IPv4 address and
@@ -41,7 +41,7 @@ impl IpSet {
         IpSet { v4: IntervalSet::full(), v6: IntervalSet::full() }
     }
 
-    /// Every address a viewer can have (SPEC §2): all of IPv4 and all of
+    /// Every address a viewer can have (docs/semantics.md): all of IPv4 and all of
     /// IPv6 except `::ffff:0:0/96` ([`IPV4_MAPPED`]), whose addresses are
     /// evaluated as IPv4.
     pub fn viewers() -> IpSet {
@@ -144,7 +144,7 @@ impl IpSet {
 }
 
 /// The canonical merged form of an `ip.src` entry list, for `--fix` and the
-/// "duplicate or nested entries" help (SPEC §3): the minimal CIDR list of
+/// "duplicate or nested entries" help (docs/diagnostics.md): the minimal CIDR list of
 /// the union of the entries' ranges, host bits cleared, IPv4 first, each
 /// family ascending. Entries keep their family as written (an IPv4-mapped
 /// entry stays IPv6). The result matches exactly the same addresses.
@@ -156,7 +156,7 @@ pub fn merge_entries(nets: &[IpNet]) -> Vec<IpNet> {
 
 /// A country list without duplicates, keeping the first occurrence of each
 /// code in its original order (`["US","DE","US"]` → `["US","DE"]`), for
-/// `--fix` (SPEC §3, duplicate entries).
+/// `--fix` (docs/diagnostics.md, duplicate entries).
 pub fn dedup_countries(codes: &[CountryCode]) -> Vec<CountryCode> {
     let mut seen = CountrySet::empty();
     codes.iter().copied().filter(|&c| seen.insert(c)).collect()
@@ -173,7 +173,7 @@ const LAST_WORD_MASK: u64 = (1u64 << (COUNTRY_CODES % 64)) - 1; // COUNTRY_CODES
 /// A set of the 936 codes `A0`..`ZZ` ([`CountryCode`]) (bit [`CountryCode::index`]).
 ///
 /// *Unknown* country is not a member of any country set: an unknown country
-/// matches no country rule (SPEC §2). The complement is taken within the 936
+/// matches no country rule (docs/semantics.md). The complement is taken within the 936
 /// codes. Copyable, fixed size, every operation O(1) (11 words).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct CountrySet {

@@ -1,7 +1,7 @@
-//! Exact set reasoning over the viewer space (SPEC §2 semantics, §3 warnings).
+//! Exact set reasoning over the viewer space (docs/semantics.md; the warnings of docs/diagnostics.md).
 //!
 //! The *viewer space* is every pair (address, country) a viewer can present
-//! (SPEC §2): the address is any IPv4 address or any IPv6 address **except**
+//! (docs/semantics.md): the address is any IPv4 address or any IPv6 address **except**
 //! the IPv4-mapped block `::ffff:0:0/96` (a viewer written that way *is* the
 //! IPv4 address, see [`crate::canonical_ip`]), and the country is one of the
 //! 936 codes `A0`..`ZZ` ([`CountryCode`]) or *unknown*.
@@ -15,7 +15,7 @@
 //!   cheap as a single host.
 //! * [`IpSet`]: one [`IntervalSet`] per address family.
 //! * [`CountrySet`]: a 936-bit set of country codes. *Unknown* is never in a
-//!   country set: it matches no country rule (SPEC §2).
+//!   country set: it matches no country rule (docs/semantics.md).
 //! * [`RuleSpace`]: the partition of the viewer space into *atoms* for a list
 //!   of rules. Each address family's line is cut at every network boundary of
 //!   every `ip.src` rule and the pieces are grouped by which rules match them
@@ -24,7 +24,7 @@
 //!   *unknown* forming one class). An [`Atom`] is an (IP class, country
 //!   class) pair: every viewer in an atom is matched by exactly the same
 //!   rules, so it gets the same decision under *any* subset or reordering of
-//!   the rules. The analyses (SPEC §3 warnings and the `--fix` proof) are
+//!   the rules. The analyses (docs/diagnostics.md warnings and the `--fix` proof) are
 //!   then plain loops over the atoms, each of which carries a concrete
 //!   witness [`Viewer`].
 //!
@@ -78,7 +78,7 @@ fn bit_indices(mut mask: u128) -> Vec<usize> {
 
 /// The decision for a viewer matched by exactly the rules in `matching`,
 /// where `block` marks the block rules: the lowest matching rule decides,
-/// none is the default allow (SPEC §2).
+/// none is the default allow (docs/semantics.md).
 fn decide_bits(matching: u128, block: u128) -> Decision {
     if matching == 0 {
         return Decision::DEFAULT;
@@ -189,12 +189,12 @@ pub struct Takeover {
     /// rule decided for; ascending.
     pub rules: Vec<usize>,
     /// Whether some of those viewers fall through to the default allow
-    /// instead (SPEC §2: no rule matches → allowed).
+    /// instead (docs/semantics.md: no rule matches → allowed).
     pub default: bool,
 }
 
 /// The partition of the viewer space induced by a list of rules, and the
-/// exact analyses built on it (SPEC §3 warnings, `--fix`).
+/// exact analyses built on it (docs/diagnostics.md warnings, `--fix`).
 ///
 /// Shape: the IPv4 line and the IPv6 viewer line (all of IPv6 but
 /// [`IPV4_MAPPED`]) are each cut at every boundary of every `ip.src` network
@@ -423,7 +423,7 @@ impl RuleSpace {
         ip_mask | country_mask | self.any
     }
 
-    /// The decision (SPEC §2) for a viewer matched by exactly the rules in
+    /// The decision (docs/semantics.md) for a viewer matched by exactly the rules in
     /// `matching`: the lowest one decides, none is the default allow.
     pub fn decide(&self, matching: u128) -> Decision {
         decide_bits(matching, self.block)
@@ -441,7 +441,7 @@ impl RuleSpace {
         self.atoms().find(|a| a.mask >> i & 1 == 1).map(|a| a.witness())
     }
 
-    /// SPEC §3 "a rule that can never decide": everything rule `i` matches is
+    /// docs/diagnostics.md "a rule that can never decide": everything rule `i` matches is
     /// matched by earlier rules, so no viewer's decision names rule `i`.
     ///
     /// `Some(responsible)` when it never decides: the earlier rules that
@@ -484,7 +484,7 @@ impl RuleSpace {
         self.atoms().find(|a| a.mask & (bit | (bit - 1)) == bit).map(|a| a.witness())
     }
 
-    /// SPEC §3 "a redundant rule": rule `i` decides for some viewers, but
+    /// docs/diagnostics.md "a redundant rule": rule `i` decides for some viewers, but
     /// removing it changes no viewer's action (allow/block; the deciding
     /// rule's index naturally changes).
     ///
@@ -529,13 +529,13 @@ impl RuleSpace {
     }
 
     /// A viewer the rules block, if any (none: the document "can never
-    /// block", SPEC §3).
+    /// block", docs/diagnostics.md).
     pub fn blocks_someone(&self) -> Option<Viewer> {
         self.atoms().find(|a| self.decide(a.mask).action == Action::Block).map(|a| a.witness())
     }
 
     /// A viewer the rules allow, if any (none: the document "blocks every
-    /// viewer", SPEC §3).
+    /// viewer", docs/diagnostics.md).
     pub fn allows_someone(&self) -> Option<Viewer> {
         self.atoms().find(|a| self.decide(a.mask).action == Action::Allow).map(|a| a.witness())
     }
@@ -545,7 +545,7 @@ impl RuleSpace {
 // Free functions over rule sets
 // ---------------------------------------------------------------------------
 
-/// [`RuleSpace::never_decides`] for `rules` (SPEC §3, "a rule that can never
+/// [`RuleSpace::never_decides`] for `rules` (docs/diagnostics.md, "a rule that can never
 /// decide"): `Some(earlier rules deciding instead)`, `Some(vec![])` for a
 /// rule matching no viewer, `None` when rule `i` decides for someone.
 ///
@@ -556,7 +556,7 @@ pub fn never_decides(rules: &RuleSet, i: usize) -> Option<Vec<usize>> {
     RuleSpace::new(rules).never_decides(i)
 }
 
-/// [`RuleSpace::redundant`] for `rules` (SPEC §3, "a redundant rule"):
+/// [`RuleSpace::redundant`] for `rules` (docs/diagnostics.md, "a redundant rule"):
 /// `Some(later rules deciding the same instead)` — `Some(vec![])` when only
 /// the default allow takes over (a trailing `any allow`); `None` when
 /// removing rule `i` changes some action or rule `i` never decides.
@@ -578,7 +578,7 @@ pub fn decides_for(rules: &RuleSet, i: usize) -> Option<Viewer> {
     RuleSpace::new(rules).decides_for(i)
 }
 
-/// A viewer `rules` block, `None` when they never block (SPEC §3).
+/// A viewer `rules` block, `None` when they never block (docs/diagnostics.md).
 ///
 /// # Panics
 ///
@@ -587,7 +587,7 @@ pub fn blocks_someone(rules: &RuleSet) -> Option<Viewer> {
     RuleSpace::new(rules).blocks_someone()
 }
 
-/// A viewer `rules` allow, `None` when they block every viewer (SPEC §3).
+/// A viewer `rules` allow, `None` when they block every viewer (docs/diagnostics.md).
 ///
 /// # Panics
 ///
@@ -643,7 +643,7 @@ pub fn differences(a: &RuleSet, b: &RuleSet) -> Vec<Difference> {
 }
 
 /// Whether `a` and `b` give every viewer the same action (exact, over the
-/// whole viewer space: the `--fix` proof, SPEC §3). `Err(viewer)`: a viewer
+/// whole viewer space: the `--fix` proof, docs/diagnostics.md). `Err(viewer)`: a viewer
 /// for whom [`crate::reference::evaluate`] gives different actions. Rule
 /// indices are not compared (`--fix` removes rules).
 ///

@@ -11,7 +11,7 @@ use clap::ValueEnum;
 
 use super::GeoArgs;
 
-/// Where a viewer's country came from (SPEC §4 `country_source`).
+/// Where a viewer's country came from (`country_source` of `simulate --format json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CountrySource {
     Given,
@@ -44,7 +44,7 @@ pub enum Engine {
     /// The compiled matcher, countries from the GeoIP range table.
     #[default]
     Compiled,
-    /// The plain evaluator of SPEC §7, the baseline of the benchmarks in
+    /// The plain evaluator of docs/performance.md, the baseline of the benchmarks in
     /// the README's performance section: rules kept as `ipnet` lists checked
     /// in order (`reference::evaluate`), each viewer's country looked up and
     /// decoded with the `maxminddb` reader. Same output as `compiled`.

@@ -1,6 +1,6 @@
 //! Command-line front end: arguments, reading inputs, exit statuses.
 //!
-//! Exit statuses (SPEC §4): 0 success; 1 the rules are invalid (or, with
+//! Exit statuses (the README): 0 success; 1 the rules are invalid (or, with
 //! `--deny-warnings`, have warnings); 2 usage, I/O or GeoIP errors. A
 //! broken pipe on output is a quiet success.
 
@@ -196,7 +196,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// `--version` with the embedded database's type and build date (SPEC §5).
+/// `--version` with the embedded database's type and build date (docs/semantics.md).
 fn long_version() -> String {
     let geo = match GeoDatabase::embedded() {
         Ok(db) => format!("embedded GeoIP database: {}", render::describe_database(&db)),
@@ -235,7 +235,7 @@ fn options(args: &RulesArgs) -> Options {
     clock.with_limits(Limits { max_document_bytes: args.max_bytes, ..Limits::default() })
 }
 
-/// Colour on a terminal only, and never with `NO_COLOR` set (SPEC §4).
+/// Colour on a terminal only, and never with `NO_COLOR` set (the README).
 fn use_colour(stream_is_terminal: bool) -> bool {
     stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
@@ -333,7 +333,7 @@ fn parse_viewer_ip(text: &str) -> anyhow::Result<std::net::IpAddr> {
         .map_err(|_| anyhow!("invalid viewer address {text:?}: expected an IPv4 or IPv6 address"))
 }
 
-/// A viewer's country as given on the command line (any case, SPEC §4).
+/// A viewer's country as given on the command line (any case, the README).
 fn parse_viewer_country(text: &str) -> anyhow::Result<accessrules::CountryCode> {
     accessrules::country::viewer_country(text).map_err(|e| anyhow!(e))
 }

@@ -1,4 +1,4 @@
-//! Diagnostics for people (annotated snippets) and for scripts (SPEC §4 JSON).
+//! Diagnostics for people (annotated snippets) and for scripts (`--format json`).
 
 use std::io::{self, Write};
 

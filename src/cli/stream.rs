@@ -287,7 +287,7 @@ pub fn run(
         let eof = n < want;
         progress.inc((buf.len() - before) as u64);
         if first_read {
-            // A byte-order mark, as SPEC §1 accepts for rule documents.
+            // A byte-order mark, as docs/semantics.md accepts for rule documents.
             first_read = false;
             if buf.starts_with(b"\xEF\xBB\xBF") {
                 buf.drain(..3);

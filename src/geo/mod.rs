@@ -1,7 +1,7 @@
 //! Viewer countries from IP addresses: the [`CountryResolver`] trait, the
-//! MaxMind-format [`GeoDatabase`] and the embedded default (SPEC §2, §5, §7).
+//! MaxMind-format [`GeoDatabase`] and the embedded default (docs/semantics.md, docs/performance.md).
 //!
-//! # Semantics (SPEC §5)
+//! # Semantics (docs/semantics.md)
 //!
 //! * A record's country is `country.iso_code` (GeoIP2 / GeoLite2 Country
 //!   and City, DB-IP), falling back to `registered_country.iso_code`, or the
@@ -23,7 +23,7 @@
 //!   value, the field and the network: matching it cannot be done right, and
 //!   treating it as unknown would silently allow the viewer.
 //!
-//! # Speed (SPEC §7)
+//! # Speed (docs/performance.md)
 //!
 //! Opening a database walks its search tree once and turns it into a sorted
 //! range table per address family (range starts and 16-bit country codes,
@@ -71,7 +71,7 @@ pub const FIELD_REGISTERED_COUNTRY: &str = table::FIELD_REGISTERED;
 /// the record (a [`GeoRecord::source_field`] value).
 pub const FIELD_COUNTRY_CODE: &str = table::FIELD_COUNTRY_CODE;
 
-/// Resolves a viewer's country from its address (SPEC §2).
+/// Resolves a viewer's country from its address (docs/semantics.md).
 ///
 /// Implementations must be cheap to share between threads. The address is
 /// expected in canonical form ([`canonical_ip`]), but implementations accept
@@ -103,8 +103,7 @@ impl<T: CountryResolver + ?Sized> CountryResolver for Arc<T> {
 }
 
 /// What can go wrong with a GeoIP database. Every variant means "the country
-/// cannot be known" and must stop the run (the CLI exits with status 2, SPEC
-/// §4), never fall back to "unknown".
+/// cannot be known" and must stop the run (the CLI exits with status 2), never fall back to "unknown".
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GeoError {
@@ -239,7 +238,7 @@ pub struct GeoRecord {
 }
 
 /// A MaxMind-format country database (GeoLite2 / GeoIP2 Country or City,
-/// DB-IP, ip-location-db, IPinfo; SPEC §5), converted to range tables when
+/// DB-IP, ip-location-db, IPinfo; docs/semantics.md), converted to range tables when
 /// opened.
 ///
 /// Immutable, `Send + Sync`; share it by reference or in an `Arc`. Memory:
@@ -413,6 +412,7 @@ impl GeoDatabase {
     /// Errors: [`GeoError::Corrupt`] only if the embedded data were damaged
     /// after the build checked them (which cannot happen in practice).
     #[cfg(feature = "embedded-geoip")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "embedded-geoip")))]
     pub fn embedded() -> Result<GeoDatabase, GeoError> {
         let origin = "embedded GeoIP database".to_owned();
         let corrupt = |e: &dyn fmt::Display| GeoError::Corrupt {
@@ -431,6 +431,7 @@ impl GeoDatabase {
     /// The raw bytes of the embedded MaxMind DB file, for callers that want
     /// their own `maxminddb::Reader` (benchmarks, the reference evaluator).
     #[cfg(feature = "embedded-geoip")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "embedded-geoip")))]
     pub fn embedded_bytes() -> &'static [u8] {
         EMBEDDED_MMDB
     }
@@ -605,11 +606,15 @@ impl GeoDatabase {
 
     /// Ranges in the lookup tables: (IPv4, IPv6). IPv6 ranges that alias the
     /// IPv4 subtree (`::/96` and the like) count as one range each.
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
     pub fn range_counts(&self) -> (usize, usize) {
         self.table.range_counts()
     }
 
     /// Size of the lookup tables in bytes (header included).
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
     pub fn table_bytes(&self) -> usize {
         self.table.byte_len()
     }

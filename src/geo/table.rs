@@ -148,7 +148,7 @@ pub(crate) fn code_of(value: &str) -> Option<u16> {
 }
 
 impl RecordFields<'_> {
-    /// The matched country (SPEC §5): `country.iso_code`, else
+    /// The matched country (docs/semantics.md): `country.iso_code`, else
     /// `registered_country.iso_code`, else `country_code`; the first field
     /// present decides. A present value that is not two ASCII letters is an
     /// error (lower case is accepted and upper-cased).
@@ -1182,6 +1182,7 @@ impl TableView {
     }
 
     /// Size of the serialized table in bytes.
+    #[cfg(any(test, feature = "internals"))]
     pub(crate) fn byte_len(&self) -> usize {
         self.bytes.len()
     }

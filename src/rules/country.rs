@@ -1,5 +1,5 @@
 //! ISO 3166-1 alpha-2 country codes: which are assigned, what common
-//! mistakes mean (SPEC §3).
+//! mistakes mean (docs/diagnostics.md).
 
 use std::fmt;
 use std::str::FromStr;
@@ -263,7 +263,7 @@ const ASSIGNED: &[(&str, &str)] = &[
 ];
 
 /// Codes that appear in the wild but are not countries for GeoIP purposes
-/// (SPEC §3 warnings), with what they are.
+/// (docs/diagnostics.md warnings), with what they are.
 const PSEUDO: &[(&str, &str)] = &[
     ("EU", "a GeoIP pseudo-code for the European Union as a whole, not a country"),
     ("AP", "a legacy GeoIP pseudo-code for the Asia/Pacific region, not a country"),
@@ -331,7 +331,7 @@ pub fn suggestion(written: &str) -> Option<CountryCode> {
 }
 
 /// A viewer's country as given by a user (`--country`, a viewer line):
-/// two letters in any case (`us` = `US`, SPEC §4), assigned or one of the
+/// two letters in any case (`us` = `US`, the README), assigned or one of the
 /// pseudo-codes that appear in logs (`XX`, `EU`, …).
 ///
 /// # Errors
@@ -436,7 +436,7 @@ impl CountryCode {
     }
 
     /// The code from two ASCII letters of either case (`us` → `US`), as a
-    /// viewer's country is given on the command line (SPEC §4).
+    /// viewer's country is given on the command line (the README).
     pub fn new_case_insensitive(code: &str) -> Option<CountryCode> {
         CountryCode::new(&code.to_ascii_uppercase())
     }

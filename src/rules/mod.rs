@@ -1,4 +1,4 @@
-//! The typed rule model: what a valid `accessRules` array means (SPEC §1, §2).
+//! The typed rule model: what a valid `accessRules` array means (docs/semantics.md).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -212,7 +212,7 @@ impl fmt::Display for RuleId {
     }
 }
 
-/// A viewer: an address in canonical form plus an optional country (SPEC §2).
+/// A viewer: an address in canonical form plus an optional country (docs/semantics.md).
 ///
 /// The address is canonical: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`)
 /// is stored as its IPv4 address; every other IPv6 address, `::1` and the
@@ -259,7 +259,7 @@ impl Viewer {
 
 /// The address a viewer is evaluated as: IPv4-mapped IPv6 (`::ffff:0:0/96`)
 /// becomes IPv4; everything else is unchanged. Never `Ipv6Addr::to_ipv4`,
-/// which would turn `::1` into `0.0.0.1` (SPEC §2).
+/// which would turn `::1` into `0.0.0.1` (docs/semantics.md).
 #[inline]
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {

@@ -1,4 +1,4 @@
-//! Strict parsing of `ip` entries (SPEC §3): what `ipnet` and `std`
+//! Strict parsing of `ip` entries (docs/diagnostics.md): what `ipnet` and `std`
 //! would let through or reject without a reason.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -1,7 +1,7 @@
 //! A strict JSON (RFC 8259) parser that keeps the byte span of every value.
 //!
 //! `serde_json` drops positions once a value is built, and the diagnostics
-//! of SPEC §3 need the line and column of any value, so rule documents are
+//! of docs/diagnostics.md need the line and column of any value, so rule documents are
 //! read with this small parser instead. It is iterative in nothing but is
 //! depth-limited ([`Limits::max_depth`]), so no input recurses without
 //! bound, and it names the usual mistakes of hand-written JSON (trailing

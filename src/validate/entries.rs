@@ -126,7 +126,7 @@ impl<'a> Cx<'a> {
                 }
                 Err(e) => {
                     ok = false;
-                    // Line and column of the value (SPEC §3); the underline
+                    // Line and column of the value (docs/diagnostics.md); the underline
                     // narrows to the bad part (octet, prefix, zone id).
                     let sub = self.sub_span(s, *span, e.part);
                     self.push(e.code, &p, *span, e.message, e.help).location.span = Some(sub);

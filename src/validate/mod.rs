@@ -1,4 +1,4 @@
-//! Validation: every finding of SPEC §3 in one pass.
+//! Validation: every finding of docs/diagnostics.md in one pass.
 //!
 //! [`validate`] is a pure function of the document and [`Options`] (the
 //! time included): it never reads the clock, never stops at the first
@@ -123,7 +123,7 @@ impl Validation {
     }
 }
 
-/// Reads and validates `input` (any form of SPEC §1).
+/// Reads and validates `input` (any form of docs/semantics.md).
 ///
 /// # Example
 ///

@@ -217,7 +217,7 @@ impl<'a> Cx<'a> {
 
     pub(super) fn ignored(&mut self, node: &Node, rule_path: &str, field: &str, type_name: &str) {
         // It takes no part, but a value of the wrong JSON type is still an
-        // error (SPEC §3); its entries are not read.
+        // error (docs/diagnostics.md); its entries are not read.
         let well_typed = match &node.kind {
             NodeKind::Array(items) => items.iter().all(|i| matches!(i.kind, NodeKind::String(_))),
             _ => false,
