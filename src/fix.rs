@@ -10,22 +10,94 @@
 //! diagnostics' help: anything that changes a decision (a final block for
 //! an allow-only list, `UK` → `GB`).
 
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::Serialize;
+
 use crate::analysis::space::{self, RuleSpace};
+use crate::document::InputForm;
 use crate::rules::{Rule, RuleKind, RuleSet};
+use crate::schema::{
+    FIELD_ACCESS_RULES, FIELD_ACTION, FIELD_COUNTRY, FIELD_IP, FIELD_TYPE, TOP_FIELDS,
+    TYPE_COUNTRY, TYPE_IP_SRC,
+};
 use crate::syntax::json::{Node, NodeKind};
 use crate::validate::Validation;
-use crate::InputForm;
 
 /// A proven correction.
+///
+/// Serialises as the corrected document, in the input's form (a JWT gives
+/// its payload, which must be signed again) and with the input's key
+/// order, whatever `serde_json` features are enabled.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Fix {
     /// The corrected rules.
     pub rule_set: RuleSet,
-    /// The corrected document, in the input's form (a JWT gives its
-    /// payload, which must be signed again).
-    pub document: serde_json::Value,
     /// One line per change made, e.g. `removed rule 2 (never decides)`.
     pub changes: Vec<String>,
+    /// The top-level members kept, in input order, `accessRules` standing
+    /// for the corrected rules; `None` for a bare rule array.
+    kept: Option<Vec<(String, Node)>>,
+}
+
+impl Fix {
+    /// The corrected document as pretty-printed JSON (two-space indent),
+    /// keys in the input's order.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The corrected document as compact JSON, keys in the input's order.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Serialize for Fix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some(kept) = &self.kept else { return self.rule_set.serialize(s) };
+        let mut map = s.serialize_map(Some(kept.len()))?;
+        for (key, node) in kept {
+            if key == FIELD_ACCESS_RULES {
+                map.serialize_entry(key, &self.rule_set)?;
+            } else {
+                map.serialize_entry(key, &AsWritten(node))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A JSON value serialised as written: keys in source order, numbers with
+/// their exact text.
+struct AsWritten<'a>(&'a Node);
+
+impl Serialize for AsWritten<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0.kind {
+            NodeKind::Null => s.serialize_unit(),
+            NodeKind::Bool(b) => s.serialize_bool(*b),
+            NodeKind::Number(raw) => match raw.parse::<serde_json::Number>() {
+                Ok(n) => n.serialize(s),
+                Err(_) => s.serialize_unit(),
+            },
+            NodeKind::String(text) => s.serialize_str(text),
+            NodeKind::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&AsWritten(item))?;
+                }
+                seq.end()
+            }
+            NodeKind::Object(members) => {
+                let mut map = s.serialize_map(Some(members.len()))?;
+                for m in members {
+                    map.serialize_entry(&m.key, &AsWritten(&m.value))?;
+                }
+                map.end()
+            }
+        }
+    }
 }
 
 /// Why no fix is offered.
@@ -107,33 +179,27 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
     if let Err(viewer) = space::equivalent(original, &rule_set) {
         return Err(FixError::NotEquivalent(format!("{viewer:?}")));
     }
-    let rules_json = rule_set.to_json();
-    let (document, dropped) = match (&document.root.kind, document.form()) {
+    let (kept, dropped) = match (&document.root.kind, document.form()) {
         (NodeKind::Object(members), form) if form != InputForm::RuleArray => {
-            let mut map = serde_json::Map::new();
+            let mut kept = Vec::new();
             let mut dropped = Vec::new();
             for m in members {
-                if m.key == "accessRules" {
-                    map.insert(m.key.clone(), rules_json.clone());
-                } else if KNOWN_TOP.contains(&m.key.as_str()) {
-                    map.insert(m.key.clone(), to_value(&m.value));
+                if TOP_FIELDS.contains(&m.key.as_str()) {
+                    kept.push((m.key.clone(), m.value.clone()));
                 } else {
                     dropped.push(m.key.clone());
                 }
             }
-            (serde_json::Value::Object(map), dropped)
+            (Some(kept), dropped)
         }
-        _ => (rules_json, Vec::new()),
+        _ => (None, Vec::new()),
     };
     for key in dropped {
         changes.push(format!("dropped the unknown field {key:?}"));
     }
     changes.extend(rule_field_changes(document_rules(validation)));
-    Ok(Fix { rule_set, document, changes })
+    Ok(Fix { rule_set, changes, kept })
 }
-
-const KNOWN_TOP: &[&str] =
-    &["id", "pem", "exp", "nbf", "downloadable", "accessRules", "sub", "kid", "iat"];
 
 /// The rule objects of the document as written.
 fn document_rules(validation: &Validation) -> Vec<&Node> {
@@ -141,7 +207,7 @@ fn document_rules(validation: &Validation) -> Vec<&Node> {
     let array = match &doc.root.kind {
         NodeKind::Array(_) => Some(&doc.root),
         NodeKind::Object(members) => {
-            members.iter().find(|m| m.key == "accessRules").map(|m| &m.value)
+            members.iter().find(|m| m.key == FIELD_ACCESS_RULES).map(|m| &m.value)
         }
         _ => None,
     };
@@ -156,15 +222,15 @@ fn rule_field_changes(rules: Vec<&Node>) -> Vec<String> {
     let mut out = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let NodeKind::Object(members) = &rule.kind else { continue };
-        let ty = members.iter().find(|m| m.key == "type").and_then(|m| match &m.value.kind {
+        let ty = members.iter().find(|m| m.key == FIELD_TYPE).and_then(|m| match &m.value.kind {
             NodeKind::String(s) => Some(s.as_str()),
             _ => None,
         });
         for m in members {
             let takes_part = match m.key.as_str() {
-                "type" | "action" => true,
-                "ip" => ty == Some("ip.src"),
-                "country" => ty == Some("ip.geoip.country"),
+                FIELD_TYPE | FIELD_ACTION => true,
+                FIELD_IP => ty == Some(TYPE_IP_SRC),
+                FIELD_COUNTRY => ty == Some(TYPE_COUNTRY),
                 _ => false,
             };
             if !takes_part {
@@ -173,20 +239,6 @@ fn rule_field_changes(rules: Vec<&Node>) -> Vec<String> {
         }
     }
     out
-}
-
-/// The node as a `serde_json::Value` (numbers keep their exact text).
-fn to_value(node: &Node) -> serde_json::Value {
-    match &node.kind {
-        NodeKind::Null => serde_json::Value::Null,
-        NodeKind::Bool(b) => serde_json::Value::Bool(*b),
-        NodeKind::Number(raw) => serde_json::from_str(raw).unwrap_or(serde_json::Value::Null),
-        NodeKind::String(s) => serde_json::Value::String(s.clone()),
-        NodeKind::Array(items) => serde_json::Value::Array(items.iter().map(to_value).collect()),
-        NodeKind::Object(members) => serde_json::Value::Object(
-            members.iter().map(|m| (m.key.clone(), to_value(&m.value))).collect(),
-        ),
-    }
 }
 
 #[cfg(test)]
@@ -201,10 +253,7 @@ mod tests {
     #[test]
     fn clears_host_bits() {
         let f = fixed(r#"[{"type":"ip.src","ip":["93.184.216.34/24"],"action":"block"}]"#);
-        assert_eq!(
-            f.document.to_string(),
-            r#"[{"type":"ip.src","ip":["93.184.216.0/24"],"action":"block"}]"#
-        );
+        assert_eq!(f.to_json(), r#"[{"type":"ip.src","ip":["93.184.216.0/24"],"action":"block"}]"#);
     }
 
     #[test]
@@ -213,7 +262,7 @@ mod tests {
             r#"[{"type":"ip.src","ip":["8.8.8.0/24"],"action":"allow"},{"type":"ip.geoip.country","country":["DE"],"action":"block"},{"type":"any","action":"block"},{"type":"ip.src","ip":["1.1.1.1"],"action":"allow"}]"#,
         );
         assert_eq!(
-            f.document.to_string(),
+            f.to_json(),
             r#"[{"type":"ip.src","ip":["8.8.8.0/24"],"action":"allow"},{"type":"any","action":"block"}]"#
         );
         assert_eq!(f.changes, vec!["removed rule 3 (never decides)", "removed rule 1 (redundant)"]);
@@ -225,7 +274,7 @@ mod tests {
             r#"{"exp": 1767229200, "note": "x", "accessRules": [{"type":"any","ip":["1.2.3.4"],"action":"block"}]}"#,
         );
         assert_eq!(
-            f.document.to_string(),
+            f.to_json(),
             r#"{"exp":1767229200,"accessRules":[{"type":"any","action":"block"}]}"#
         );
         assert!(f.changes.iter().any(|c| c.contains("\"note\"")));

@@ -271,7 +271,7 @@ fn validate(args: ValidateArgs) -> Outcome {
 fn fix(validation: &Validation, name: &str) -> Outcome {
     match accessrules::fix(validation) {
         Ok(fixed) => {
-            let mut text = serde_json::to_string_pretty(&fixed.document).map_err(|e| anyhow!(e))?;
+            let mut text = fixed.to_json_pretty();
             text.push('\n');
             let mut out = io::stdout().lock();
             io::Write::write_all(&mut out, text.as_bytes())?;

@@ -136,7 +136,7 @@ impl Validation {
 /// assert_eq!(v.diagnostics()[0].help.as_deref(), Some("write \"GB\""));
 /// ```
 pub fn check(input: &[u8], options: &Options) -> Validation {
-    match Document::parse(input, &options.limits()) {
+    match Document::parse(input, options.limits()) {
         Ok(doc) => validate(doc, options),
         Err(d) => {
             let unparsed_source = d.location.span.and_then(|_| crate::document::source_text(input));
