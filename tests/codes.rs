@@ -1,10 +1,17 @@
-//! One case per diagnostic code of docs/diagnostics.md: the document, and the code and
-//! JSON Pointer it must draw. A code without a case fails the suite.
+//! One case per diagnostic code: the document, and the code and JSON
+//! Pointer it must draw. A code without a case fails the suite, and so does a
+//! code missing from `docs/diagnostics.md` or a code listed there that does
+//! not exist.
+//!
+//! The cases that are plain documents are data, in `tests/data/codes.json`;
+//! [`generated_cases`] holds the few that are built at run time.
 
 use accessrules::{check, Code, Options, Severity};
 use base64::Engine;
+use serde_json::Value;
 
-/// "Now" for the token time checks: 2026-01-01T00:00:00Z.
+/// "Now" for the token time checks: 2026-01-01T00:00:00Z (also the `now` of
+/// `tests/data/codes.json`).
 const NOW: i64 = 1_767_225_600;
 
 fn b64url(s: &str) -> String {
@@ -15,203 +22,70 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-/// (code, document, path)
-fn cases() -> Vec<(Code, String, &'static str)> {
-    let s = |x: &str| x.to_owned();
+fn code_named(name: &str) -> Code {
+    *Code::ALL
+        .iter()
+        .find(|c| c.as_str() == name)
+        .unwrap_or_else(|| panic!("tests/data/codes.json: no code {name:?}"))
+}
+
+/// (code, document, path) of `tests/data/codes.json`: a `document` that is a
+/// JSON string is the document's text as is (so it can be broken JSON, or
+/// hold a duplicate key); any other value is the document itself.
+fn data_cases() -> Vec<(Code, Vec<u8>, String)> {
+    let text = std::fs::read_to_string("tests/data/codes.json").unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(file["now"], NOW, "tests/data/codes.json is written for NOW");
+    file["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| {
+            let code = code_named(case["code"].as_str().unwrap());
+            let document = match &case["document"] {
+                Value::String(text) => text.clone(),
+                value => value.to_string(),
+            };
+            let path = case["path"].as_str().unwrap().to_owned();
+            (code, document.into_bytes(), path)
+        })
+        .collect()
+}
+
+/// (code, document, path) of the cases that are not plain documents, so they
+/// are built here rather than written in `tests/data/codes.json`: bytes that
+/// are not UTF-8 (a JSON file cannot hold them), documents of megabytes or
+/// 100 001 entries, and keys whose `pem` is base64 built at run time.
+fn generated_cases() -> Vec<(Code, Vec<u8>, String)> {
     let rsa = b64(&format!(
         "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
         b64("0\u{1}")
     ));
-    vec![
-        (Code::NotUtf8, String::new(), ""), // the test gives bytes that are not UTF-8
-        (Code::DocumentTooLarge, format!("[{}]", " ".repeat(2 << 20)), ""),
-        (Code::JsonSyntax, s(r#"[{"type":"any","action":"block"},]"#), ""),
-        (Code::NestingTooDeep, "[".repeat(100), ""),
-        (Code::InvalidJwt, s("eyJhbGciOiJSUzI1NiJ9.@@@.sig"), ""),
-        (Code::TopLevelShape, s(r#""any""#), ""),
-        (Code::WrongType, s(r#"[{"type":"ip.src","ip":"1.2.3.4","action":"block"}]"#), "/0/ip"),
-        (
-            Code::DuplicateKey,
-            s(r#"[{"type":"any","action":"allow","action":"block"}]"#),
-            "/0/action",
-        ),
+    let public_key = b64("-----BEGIN PUBLIC KEY-----\nMA==\n-----END PUBLIC KEY-----\n");
+    let cases = vec![
+        (Code::NotUtf8, b"[\"\xff\"]".to_vec(), ""),
+        (Code::DocumentTooLarge, format!("[{}]", " ".repeat(2 << 20)).into_bytes(), ""),
         (
             Code::TooManyEntries,
             format!(
                 r#"[{{"type":"ip.src","ip":[{}],"action":"block"}}]"#,
                 vec!["\"8.8.8.8\""; 100_001].join(",")
-            ),
+            )
+            .into_bytes(),
             "/0/ip",
         ),
-        (
-            Code::TooManyRules,
-            format!("[{}]", [r#"{"type":"any","action":"block"}"#; 6].join(",")),
-            "",
-        ),
-        (Code::MissingType, s(r#"[{"action":"block"}]"#), "/0"),
-        (
-            Code::UnknownType,
-            s(r#"[{"type":"ip.geoip.Country","country":["US"],"action":"block"}]"#),
-            "/0/type",
-        ),
-        (Code::MissingAction, s(r#"[{"type":"any"}]"#), "/0"),
-        (Code::UnknownAction, s(r#"[{"type":"any","action":"Allow"}]"#), "/0/action"),
-        (Code::MissingIp, s(r#"[{"type":"ip.src","ip":[],"action":"block"}]"#), "/0/ip"),
-        (Code::MissingCountry, s(r#"[{"type":"ip.geoip.country","action":"block"}]"#), "/0"),
-        (
-            Code::InvalidIp,
-            s(r#"[{"type":"ip.src","ip":["198.51.100.0/24","87.116.349.35"],"action":"block"}]"#),
-            "/0/ip/1",
-        ),
-        (
-            Code::IpLeadingZero,
-            s(r#"[{"type":"ip.src","ip":["10.0.0.0/08"],"action":"block"}]"#),
-            "/0/ip/0",
-        ),
-        (
-            Code::IpPrefixTooLong,
-            s(r#"[{"type":"ip.src","ip":["10.0.0.0/33"],"action":"block"}]"#),
-            "/0/ip/0",
-        ),
-        (
-            Code::IpWhitespace,
-            s(r#"[{"type":"ip.src","ip":[" 8.8.8.8"],"action":"block"}]"#),
-            "/0/ip/0",
-        ),
-        (
-            Code::IpMissingComma,
-            s(r#"[{"type":"ip.src","ip":["192.168.0.0/16 203.0.113.35/32"],"action":"block"}]"#),
-            "/0/ip/0",
-        ),
-        (
-            Code::IpZoneId,
-            s(r#"[{"type":"ip.src","ip":["fe80::1%eth0"],"action":"block"}]"#),
-            "/0/ip/0",
-        ),
-        (Code::IpEmpty, s(r#"[{"type":"ip.src","ip":[""],"action":"block"}]"#), "/0/ip/0"),
-        (
-            Code::CountryCase,
-            s(r#"[{"type":"ip.geoip.country","country":["us"],"action":"block"}]"#),
-            "/0/country/0",
-        ),
-        (
-            Code::CountryUnassigned,
-            s(r#"[{"type":"ip.geoip.country","country":["UK"],"action":"block"}]"#),
-            "/0/country/0",
-        ),
-        (
-            Code::InvalidCountry,
-            s(r#"[{"type":"ip.geoip.country","country":["DEU"],"action":"block"}]"#),
-            "/0/country/0",
-        ),
-        (
-            Code::MisspeltField,
-            s(r#"[{"type":"ip.geoip.country","countries":["US"],"action":"block"}]"#),
-            "/0/countries",
-        ),
-        (Code::TimeNotInteger, s(r#"{"exp": "1767229200"}"#), "/exp"),
-        (Code::TimeMilliseconds, s(r#"{"exp": 1767229200000, "accessRules": []}"#), "/exp"),
-        (Code::ExpTooFar, format!(r#"{{"exp": {}}}"#, NOW + 86_401), "/exp"),
-        (Code::ExpNotAfterNbf, format!(r#"{{"exp": {}, "nbf": {}}}"#, NOW + 60, NOW + 120), "/exp"),
-        (Code::Expired, format!(r#"{{"exp": {}}}"#, NOW - 1), "/exp"),
-        (Code::KeyPairing, s(r#"{"id": "8f926b2b01bd3ad7e65ee9ee8de8e0e1"}"#), ""),
-        (
-            Code::InvalidPem,
-            format!(
-                r#"{{"id": "k", "pem": "{}"}}"#,
-                b64("-----BEGIN PUBLIC KEY-----\nMA==\n-----END PUBLIC KEY-----\n")
-            ),
-            "/pem",
-        ),
-        (
-            Code::NeverDecides,
-            s(
-                r#"[{"type":"any","action":"block"},{"type":"ip.geoip.country","country":["DE"],"action":"allow"}]"#,
-            ),
-            "/1",
-        ),
-        (
-            Code::RedundantRule,
-            s(
-                r#"[{"type":"ip.src","ip":["8.8.8.8"],"action":"allow"},{"type":"ip.geoip.country","country":["DE"],"action":"block"},{"type":"any","action":"block"}]"#,
-            ),
-            "/1",
-        ),
-        (
-            Code::NeverBlocks,
-            s(r#"[{"type":"ip.geoip.country","country":["US"],"action":"allow"}]"#),
-            "/0",
-        ),
-        (Code::BlocksEveryone, s(r#"[{"type":"any","action":"block"}]"#), "/0"),
-        (
-            Code::TrailingAllowAny,
-            s(
-                r#"[{"type":"ip.src","ip":["8.8.8.0/24"],"action":"block"},{"type":"any","action":"allow"}]"#,
-            ),
-            "/1",
-        ),
-        (
-            Code::SingleFamilyAllowList,
-            s(
-                r#"[{"type":"ip.src","ip":["93.184.216.0/24"],"action":"allow"},{"type":"any","action":"block"}]"#,
-            ),
-            "/0",
-        ),
-        (
-            Code::HostBitsSet,
-            s(r#"[{"type":"ip.src","ip":["93.184.216.34/24"],"action":"block"}]"#),
-            "/0/ip/0",
-        ),
-        (
-            Code::DuplicateEntry,
-            s(r#"[{"type":"ip.src","ip":["8.8.8.8","8.8.8.8/32"],"action":"block"}]"#),
-            "/0/ip/1",
-        ),
-        (
-            Code::NestedEntry,
-            s(r#"[{"type":"ip.src","ip":["8.0.0.0/8","8.8.0.0/16"],"action":"block"}]"#),
-            "/0/ip/1",
-        ),
-        (
-            Code::Ipv4MappedEntry,
-            s(r#"[{"type":"ip.src","ip":["::ffff:93.184.216.34"],"action":"block"}]"#),
-            "/0/ip/0",
-        ),
-        (
-            Code::NonRoutableEntry,
-            s(r#"[{"type":"ip.src","ip":["127.0.0.1"],"action":"allow"}]"#),
-            "/0/ip/0",
-        ),
-        (Code::ZeroPrefix, s(r#"[{"type":"ip.src","ip":["::/0"],"action":"block"}]"#), "/0/ip/0"),
-        (
-            Code::PseudoCountry,
-            s(r#"[{"type":"ip.geoip.country","country":["EU"],"action":"block"}]"#),
-            "/0/country/0",
-        ),
-        (
-            Code::IgnoredField,
-            s(r#"[{"type":"any","ip":["10.0.0.0/8"],"action":"block"}]"#),
-            "/0/ip",
-        ),
-        (
-            Code::SingleHostAllow,
-            s(
-                r#"[{"type":"ip.src","ip":["8.8.4.4"],"action":"allow"},{"type":"any","action":"block"}]"#,
-            ),
-            "/0/ip/0",
-        ),
-        (Code::UnknownField, s(r#"[{"type":"any","action":"block","note":"x"}]"#), "/0/note"),
-        (Code::KeyPairing, format!(r#"{{"pem": "{rsa}"}}"#), ""),
-    ]
+        (Code::InvalidPem, format!(r#"{{"id": "k", "pem": "{public_key}"}}"#).into_bytes(), "/pem"),
+        (Code::KeyPairing, format!(r#"{{"pem": "{rsa}"}}"#).into_bytes(), ""),
+    ];
+    cases.into_iter().map(|(code, doc, path)| (code, doc, path.to_owned())).collect()
 }
 
 #[test]
 fn every_code_is_drawn_at_its_path() {
     let options = Options::at(NOW);
     let mut covered = std::collections::HashSet::new();
-    for (code, doc, path) in cases() {
-        let bytes: Vec<u8> =
-            if code == Code::NotUtf8 { b"[\"\xff\"]".to_vec() } else { doc.into_bytes() };
+    for (code, bytes, path) in data_cases().into_iter().chain(generated_cases()) {
+        let path = path.as_str();
         let v = check(&bytes, &options);
         let found = v.diagnostics().iter().find(|d| d.code == code && d.path() == path);
         let d = found.unwrap_or_else(|| {
@@ -236,6 +110,28 @@ fn every_code_is_drawn_at_its_path() {
     }
     for code in Code::ALL {
         assert!(covered.contains(code), "no case for {code}");
+    }
+}
+
+/// `docs/diagnostics.md` has one table row per code, with its severity, and
+/// no row for a code that does not exist.
+#[test]
+fn the_diagnostics_doc_lists_every_code_and_only_codes() {
+    let doc = std::fs::read_to_string("docs/diagnostics.md").unwrap();
+    for code in Code::ALL {
+        let row = format!("| `{}` | {} |", code.as_str(), code.default_severity().as_str());
+        assert_eq!(
+            doc.lines().filter(|line| line.starts_with(&row)).count(),
+            1,
+            "docs/diagnostics.md must have exactly one row for {code}"
+        );
+    }
+    for line in doc.lines().filter(|line| line.starts_with("| `")) {
+        let name = line[3..].split('`').next().unwrap();
+        assert!(
+            Code::ALL.iter().any(|c| c.as_str() == name),
+            "docs/diagnostics.md lists {name:?}, which is not a diagnostic code"
+        );
     }
 }
 

@@ -11,4 +11,6 @@ mod perf_tables;
 mod props;
 mod robustness;
 mod space;
+#[cfg(feature = "cli")]
+mod transcripts;
 mod util;
