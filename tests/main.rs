@@ -1,5 +1,5 @@
 //! Integration tests: one module per area, mounted here so they share one
-//! test binary (STYLE.md).
+//! test binary, which compiles faster than one binary per file.
 
 mod cli;
 mod codes;
