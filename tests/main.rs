@@ -11,6 +11,7 @@ mod perf_tables;
 mod props;
 mod robustness;
 mod space;
+mod strategies;
 #[cfg(feature = "cli")]
 mod transcripts;
 mod util;

@@ -4,65 +4,18 @@
 //! `PROPTEST_CASES=20000 cargo test --release --test main props` runs many
 //! more cases than the default.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
-use accessrules::{reference, Action, CountryCode, Matcher, Rule, RuleKind, RuleSet, Viewer};
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use accessrules::{reference, CountryCode, Matcher, RuleKind, RuleSet, Viewer};
+use ipnet::IpNet;
 use proptest::prelude::*;
+
+use crate::strategies::{country_in, network, rule_from, rule_set_from};
 
 const COUNTRIES: &[&str] = &["US", "GB", "DE", "MX", "CN"];
 
-/// Addresses near a few related anchors, so networks nest and touch.
-fn v4_anchor() -> impl Strategy<Value = u32> {
-    prop_oneof![
-        Just(0u32),
-        Just(u32::MAX),
-        Just(0xC000_0200), // 192.0.2.0
-        Just(0x5DB8_D800), // 93.184.216.0
-        Just(0x0808_0808), // 8.8.8.8
-        any::<u32>(),
-    ]
-}
-
-fn v6_anchor() -> impl Strategy<Value = u128> {
-    prop_oneof![
-        Just(0u128),
-        Just(1u128), // ::1
-        Just(u128::MAX),
-        Just(0x2001_0db8u128 << 96),
-        Just(0xffff_5db8_d822u128), // ::ffff:93.184.216.34
-        Just(0x5db8_d822u128),      // ::93.184.216.34 (IPv4-compatible)
-        any::<u128>(),
-    ]
-}
-
-fn network() -> impl Strategy<Value = IpNet> {
-    prop_oneof![
-        (v4_anchor(), 0u8..=32)
-            .prop_map(|(a, p)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), p).unwrap())),
-        (v6_anchor(), prop_oneof![0u8..=128, Just(96u8), Just(128u8), Just(32u8)])
-            .prop_map(|(a, p)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), p).unwrap())),
-    ]
-}
-
-fn country() -> impl Strategy<Value = CountryCode> {
-    prop::sample::select(COUNTRIES).prop_map(|c| CountryCode::new(c).unwrap())
-}
-
-fn action() -> impl Strategy<Value = Action> {
-    prop_oneof![Just(Action::Allow), Just(Action::Block)]
-}
-
-fn rule() -> impl Strategy<Value = Rule> {
-    prop_oneof![
-        1 => action().prop_map(Rule::any),
-        4 => (prop::collection::vec(network(), 1..6), action()).prop_map(|(n, a)| Rule::ip_src(n, a)),
-        2 => (prop::collection::vec(country(), 1..4), action()).prop_map(|(c, a)| Rule::country(c, a)),
-    ]
-}
-
 fn rule_set() -> impl Strategy<Value = RuleSet> {
-    prop::collection::vec(rule(), 0..=5).prop_map(RuleSet::new)
+    rule_set_from(rule_from(network(), country_in(COUNTRIES), 6), 0..=5)
 }
 
 /// Viewers at and around the rules' network boundaries, mapped forms of

@@ -17,21 +17,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use accessrules::country::{is_assigned, pseudo_code};
 use accessrules::viewer_line::parse_line;
 use accessrules::{
-    canonical_ip, check, reference, Action, CountryCode, Matcher, Options, Rule, RuleId, RuleKind,
-    RuleSet, Viewer,
+    canonical_ip, check, reference, Action, Matcher, Options, Rule, RuleId, RuleKind, RuleSet,
+    Viewer,
 };
-use ipnet::IpNet;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-/// `cases` unless `PROPTEST_CASES` asks for another number.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, ..ProptestConfig::default() }
-}
+use crate::strategies::{config, network, rule_country, rule_from, rule_set_from, v4, v6};
 
 fn options() -> Options {
     Options::at(1_700_000_000)
@@ -41,75 +35,9 @@ fn options() -> Options {
 // Strategies
 // ---------------------------------------------------------------------------
 
-/// IPv4 addresses near the interesting edges, or anywhere.
-fn v4() -> impl Strategy<Value = u32> {
-    prop_oneof![
-        any::<u32>(),
-        Just(0u32),
-        Just(u32::MAX),
-        Just(0x7fff_ffff),
-        Just(0x8000_0000),
-        (0u32..4).prop_map(|x| 0x0a00_0000 | x),
-    ]
-}
-
-/// IPv6 addresses near the edges, the mapped and compatible blocks, or
-/// anywhere.
-fn v6() -> impl Strategy<Value = u128> {
-    prop_oneof![
-        any::<u128>(),
-        Just(0u128),
-        Just(1u128),
-        Just(u128::MAX),
-        Just(1u128 << 127),
-        any::<u32>().prop_map(|a| 0xffff_0000_0000 | u128::from(a)),
-        any::<u32>().prop_map(u128::from),
-        any::<u32>().prop_map(|a| 0x1_0000_0000_0000 | u128::from(a)),
-        any::<u32>().prop_map(|a| 0xfffe_0000_0000 | u128::from(a)),
-    ]
-}
-
-fn network() -> impl Strategy<Value = IpNet> {
-    prop_oneof![
-        (v4(), 0u8..=32).prop_map(|(a, l)| IpNet::new(IpAddr::V4(Ipv4Addr::from(a)), l).unwrap()),
-        (v4(), Just(32u8)).prop_map(|(a, l)| IpNet::new(IpAddr::V4(Ipv4Addr::from(a)), l).unwrap()),
-        (v6(), 0u8..=128).prop_map(|(a, l)| IpNet::new(IpAddr::V6(Ipv6Addr::from(a)), l).unwrap()),
-        (v6(), Just(128u8))
-            .prop_map(|(a, l)| IpNet::new(IpAddr::V6(Ipv6Addr::from(a)), l).unwrap()),
-        (v4(), 96u8..=128).prop_map(|(a, l)| {
-            IpNet::new(IpAddr::V6(Ipv4Addr::from(a).to_ipv6_mapped()), l).unwrap()
-        }),
-        Just("0.0.0.0/0".parse().unwrap()),
-        Just("::/0".parse().unwrap()),
-    ]
-}
-
-/// A country code a valid rule may list: assigned, or a pseudo-code.
-fn rule_country() -> impl Strategy<Value = CountryCode> {
-    (0usize..676).prop_map(|i| {
-        (0..676)
-            .map(|k| CountryCode::from_index((i + k) % 676).unwrap())
-            .find(|c| is_assigned(*c) || pseudo_code(c.as_str()).is_some())
-            .unwrap()
-    })
-}
-
-fn action() -> impl Strategy<Value = Action> {
-    prop_oneof![Just(Action::Allow), Just(Action::Block)]
-}
-
-fn rule() -> impl Strategy<Value = Rule> {
-    prop_oneof![
-        action().prop_map(Rule::any),
-        (prop::collection::vec(network(), 1..8), action()).prop_map(|(n, a)| Rule::ip_src(n, a)),
-        (prop::collection::vec(rule_country(), 1..6), action())
-            .prop_map(|(c, a)| Rule::country(c, a)),
-    ]
-}
-
 /// Valid rule sets: at most 5 rules, every list non-empty.
 fn rule_set() -> impl Strategy<Value = RuleSet> {
-    prop::collection::vec(rule(), 0..=5).prop_map(RuleSet::new)
+    rule_set_from(rule_from(network(), rule_country(), 8), 0..=5)
 }
 
 /// Strings a rule document might hold, well- or ill-formed.

@@ -9,9 +9,11 @@ use accessrules::internals::space::{
     AddressInt, IntervalSet, IpSet, RuleSpace,
 };
 use accessrules::reference::{evaluate, rule_matches};
-use accessrules::{Action, CountryCode, Rule, RuleId, RuleKind, RuleSet, Viewer};
+use accessrules::{CountryCode, Rule, RuleId, RuleKind, RuleSet, Viewer};
 use ipnet::IpNet;
 use proptest::prelude::*;
+
+use crate::strategies::{country_in, rule_from, rule_set_from};
 
 /// Related networks: nested, adjacent, host bits set, both families, /0,
 /// single hosts, the IPv4-mapped block and a mapped entry.
@@ -60,22 +62,9 @@ fn code(s: &str) -> CountryCode {
     CountryCode::new(s).unwrap()
 }
 
-fn action() -> impl Strategy<Value = Action> {
-    prop_oneof![Just(Action::Allow), Just(Action::Block)]
-}
-
-fn rule() -> impl Strategy<Value = Rule> {
-    let ip = proptest::collection::vec(proptest::sample::select(nets()), 1..4);
-    let cc = proptest::collection::vec(proptest::sample::select(CODES).prop_map(code), 1..4);
-    prop_oneof![
-        1 => action().prop_map(Rule::any),
-        3 => (ip, action()).prop_map(|(n, a)| Rule::ip_src(n, a)),
-        2 => (cc, action()).prop_map(|(c, a)| Rule::country(c, a)),
-    ]
-}
-
 fn rule_set() -> impl Strategy<Value = RuleSet> {
-    proptest::collection::vec(rule(), 1..=5).prop_map(RuleSet::new)
+    let ip = proptest::sample::select(nets());
+    rule_set_from(rule_from(ip, country_in(CODES), 4), 1..=5)
 }
 
 /// Addresses near the pool's boundaries: first/last address of each network
