@@ -6,15 +6,23 @@
 use std::path::PathBuf;
 use std::{env, fs};
 
-// The table builder is shared with the library (src/geo/table.rs depends on
-// std and maxminddb only).
+// The table builder is shared with the library: these files depend on std,
+// maxminddb and each other (through `super::`) only.
 #[allow(dead_code)]
-#[path = "src/geo/table.rs"]
-mod table;
+#[path = "src/geo/build.rs"]
+mod build;
+#[allow(dead_code)]
+#[path = "src/geo/format.rs"]
+mod format;
+#[allow(dead_code)]
+#[path = "src/geo/records.rs"]
+mod records;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=src/geo/table.rs");
+    for file in ["build.rs", "format.rs", "records.rs"] {
+        println!("cargo::rerun-if-changed=src/geo/{file}");
+    }
     if env::var_os("CARGO_FEATURE_EMBEDDED_GEOIP").is_none() {
         return;
     }
@@ -24,7 +32,7 @@ fn main() {
     let bytes = fs::read(&mmdb).unwrap_or_else(|e| panic!("cannot read {}: {e}", mmdb.display()));
     let reader = maxminddb::Reader::from_source(&bytes[..])
         .unwrap_or_else(|e| panic!("{} is not a MaxMind DB: {e}", mmdb.display()));
-    let built = table::build(&reader, &bytes)
+    let built = build::build(&reader, &bytes)
         .unwrap_or_else(|e| panic!("{} cannot be converted: {e}", mmdb.display()));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR")).join("geo-country-table.bin");
     fs::write(&out, built.to_bytes())

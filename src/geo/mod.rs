@@ -46,6 +46,9 @@
 //! writes at `::ffff:0:0/96`, `2001::/32`, `2002::/16`) resolves through the
 //! IPv4 table exactly as the reader does.
 
+mod build;
+mod format;
+mod records;
 mod table;
 
 use std::borrow::Cow;
@@ -59,17 +62,20 @@ use ipnet::IpNet;
 use maxminddb::Reader;
 
 use crate::rules::{canonical_ip, CountryCode};
-use table::{BuildError, DataSection, TableView, Window, UNKNOWN};
+use build::BuildError;
+use format::UNKNOWN;
+use records::DataSection;
+use table::{TableView, Window};
 
 /// `country.iso_code`: the GeoIP2 / GeoLite2 / DB-IP layout
 /// (a [`GeoRecord::source_field`] value).
-pub const FIELD_COUNTRY: &str = table::FIELD_COUNTRY;
+pub const FIELD_COUNTRY: &str = format::FIELD_COUNTRY;
 /// `registered_country.iso_code`: the GeoIP2 fallback when a record has no
 /// `country` (a [`GeoRecord::source_field`] value).
-pub const FIELD_REGISTERED_COUNTRY: &str = table::FIELD_REGISTERED;
+pub const FIELD_REGISTERED_COUNTRY: &str = format::FIELD_REGISTERED;
 /// `country_code`: the ip-location-db / IPinfo layout, at the top level of
 /// the record (a [`GeoRecord::source_field`] value).
-pub const FIELD_COUNTRY_CODE: &str = table::FIELD_COUNTRY_CODE;
+pub const FIELD_COUNTRY_CODE: &str = format::FIELD_COUNTRY_CODE;
 
 /// Resolves a viewer's country from its address (docs/semantics.md).
 ///
@@ -340,11 +346,11 @@ impl GeoDatabase {
         let len = check(file.metadata().map_err(io)?)?;
         // The metadata lies in the last 128 KiB (MaxMind DB spec): a file
         // without its marker there is refused before it is read whole.
-        let tail_start = len.saturating_sub(table::METADATA_MAX_BYTES);
+        let tail_start = len.saturating_sub(records::METADATA_MAX_BYTES);
         let mut tail = Vec::new();
         file.seek(SeekFrom::Start(tail_start)).map_err(io)?;
-        file.by_ref().take(table::METADATA_MAX_BYTES).read_to_end(&mut tail).map_err(io)?;
-        if !table::has_metadata_marker(&tail) {
+        file.by_ref().take(records::METADATA_MAX_BYTES).read_to_end(&mut tail).map_err(io)?;
+        if !records::has_metadata_marker(&tail) {
             return Err(GeoError::Corrupt {
                 origin: format!("GeoIP database {}", path.display()),
                 message: "no MaxMind DB metadata in the last 128 KiB of the file".into(),
@@ -385,7 +391,7 @@ impl GeoDatabase {
         };
         let reader = Reader::from_source(bytes.clone()).map_err(|e| corrupt(&e))?;
         let built =
-            table::build(&reader, bytes.as_ref()).map_err(|e| GeoError::from_build(&origin, e))?;
+            build::build(&reader, bytes.as_ref()).map_err(|e| GeoError::from_build(&origin, e))?;
         let table = TableView::parse(Cow::Owned(built.to_bytes())).map_err(|e| corrupt(&e))?;
         Self::assemble(reader, bytes, table, origin)
     }
@@ -397,7 +403,7 @@ impl GeoDatabase {
         origin: String,
     ) -> Result<GeoDatabase, GeoError> {
         let md = reader.metadata();
-        let data = table::data_section(bytes.as_ref(), md.node_count as usize, md.record_size)
+        let data = records::data_section(bytes.as_ref(), md.node_count as usize, md.record_size)
             .map_err(|message| GeoError::Corrupt { origin: origin.clone(), message })?;
         Ok(GeoDatabase { reader, bytes, data, table, origin })
     }
