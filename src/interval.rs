@@ -1,8 +1,23 @@
-//! The interval core: sets of points of an address line (`u32` for IPv4,
-//! `u128` for IPv6) as canonical sorted, disjoint, non-adjacent inclusive
-//! ranges. The rule analysis ([`crate::analysis`]) reasons with
-//! [`IntervalSet`]; the compiled matcher's tables and the GeoIP range table
-//! are keyed by the same [`AddressInt`] points.
+//! The interval core: points of an address line ([`AddressInt`]: `u32` for
+//! IPv4, `u128` for IPv6) and sets of them as canonical sorted, disjoint,
+//! non-adjacent inclusive ranges ([`IntervalSet`]).
+//!
+//! Who uses it:
+//!
+//! * the rule analysis reasons with [`IntervalSet`] (one per family);
+//! * the compiled matcher's tables are keyed by the same [`AddressInt`]
+//!   points, extended with a search key (`matcher::table::Keyed`);
+//! * the minimal CIDR cover is ipnet's `IpNet::aggregate`, held equal to
+//!   [`IntervalSet::to_prefixes`] by the property tests; viewer addresses
+//!   are canonicalised by std's `IpAddr::to_canonical`.
+//!
+//! The GeoIP range table (`geo::format`, `geo::table`) does not use this
+//! module: its builder is also compiled into `build.rs`, which has only
+//! `std` and `maxminddb`, and its lookup reads blocks that interleave
+//! range starts with their country codes (one cache miss brings both),
+//! a layout the matcher's few-hundred-range tables do not need. The two
+//! directory searches differ for the same reason; both are checked against
+//! a plain binary search in their unit tests.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};

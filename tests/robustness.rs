@@ -258,6 +258,16 @@ proptest! {
 
     #[test]
     fn only_the_mapped_block_becomes_ipv4(a in v6()) {
+        // std's `to_canonical`, which `canonical_ip` is, against the rule
+        // written out: only `::ffff:0:0/96` becomes IPv4.
+        let written = Ipv6Addr::from(a);
+        let by_rule = match written.segments() {
+            [0, 0, 0, 0, 0, 0xffff, hi, lo] => {
+                IpAddr::V4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)))
+            }
+            _ => IpAddr::V6(written),
+        };
+        prop_assert_eq!(canonical_ip(IpAddr::V6(written)), by_rule);
         let ip6 = Ipv6Addr::from(a);
         let canonical = canonical_ip(IpAddr::V6(ip6));
         let mapped = a >> 32 == 0xffff;

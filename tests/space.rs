@@ -395,3 +395,15 @@ proptest! {
         prop_assert_eq!(back.v6, a128);
     }
 }
+
+proptest! {
+    #![proptest_config(crate::strategies::config(256))]
+
+    /// `merge_entries` (ipnet's `IpNet::aggregate`, sorted) is exactly the
+    /// minimal CIDR cover the interval core computes for the same networks
+    /// (`IpSet::to_networks`), IPv4 first, ascending.
+    #[test]
+    fn merge_entries_is_the_interval_cover(nets in proptest::collection::vec(crate::strategies::network(), 0..12)) {
+        prop_assert_eq!(merge_entries(&nets), IpSet::from_networks(&nets).to_networks());
+    }
+}

@@ -258,17 +258,12 @@ impl Viewer {
 }
 
 /// The address a viewer is evaluated as: IPv4-mapped IPv6 (`::ffff:0:0/96`)
-/// becomes IPv4; everything else is unchanged. Never `Ipv6Addr::to_ipv4`,
-/// which would turn `::1` into `0.0.0.1` (docs/semantics.md).
+/// becomes IPv4; everything else is unchanged (`IpAddr::to_canonical`).
+/// Never `Ipv6Addr::to_ipv4`, which would turn `::1` into `0.0.0.1`
+/// (docs/semantics.md).
 #[inline]
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
-        v4 => v4,
-    }
+    ip.to_canonical()
 }
 
 /// The outcome for one viewer: the action and the rule that decided, `None`
