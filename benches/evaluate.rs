@@ -3,7 +3,7 @@
 //! lists checked in order by `accessrules::reference::evaluate`, the country
 //! looked up with `maxminddb` per viewer), measured in the same run.
 //!
-//! Run one group with `cargo bench --bench evaluate -- GROUP` where GROUP is
+//! Run one group with `cargo bench --features internals --bench evaluate -- GROUP` where GROUP is
 //! `docs_example`, `ip_10k`, `country`, `scaling`, `compile` or `check`.
 //! `compiled` decides one viewer per call (`Matcher::decide`,
 //! `GeoDatabase::resolve`); `compiled_batch` / `table_batch` use the batch
