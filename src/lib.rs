@@ -101,8 +101,9 @@
 //! # Crate features
 //!
 //! * `embedded-geoip` (default): embeds the geo-whois-asn-country database
-//!   (CC BY 4.0) for [`GeoDatabase::embedded`].
+//!   (CC BY 4.0) for `GeoDatabase::embedded`.
 //! * `cli`: the `accessrules` command-line tool and its dependencies (clap,
+//!   anyhow, memchr,
 //!   indicatif, ctrlc, annotate-snippets). Not needed by library users.
 //! * `internals`: test and benchmark hooks of this repository; hidden from
 //!   these docs and not covered by semantic versioning.

@@ -2,7 +2,7 @@
 //!
 //! It is the oracle the compiled [`crate::Matcher`] is held to by property
 //! tests and the differential fuzz target; it is kept simple on purpose.
-//! With [`maxminddb_country`] it is also the plain evaluator of docs/performance.md,
+//! With `maxminddb_country` (feature `internals`) it is also the plain evaluator of docs/performance.md,
 //! the baseline of the benchmarks.
 
 use crate::rules::{Decision, Rule, RuleId, RuleKind, RuleSet, Viewer};

@@ -256,6 +256,31 @@ proptest! {
         }
     }
 
+    /// Any clock and any `exp`: no overflow (a panic in debug builds, a
+    /// wrong verdict in release ones), and the verdict is the right one:
+    /// expired at or before now, too far more than 24 hours after it.
+    #[test]
+    fn time_checks_hold_for_any_clock(now in any::<i64>(), exp in -99_999_999_999i64..100_000_000_000, nbf in proptest::option::of(any::<i64>())) {
+        let body = match nbf {
+            Some(nbf) => json!({"exp": exp, "nbf": nbf, "accessRules": [{"type": "any", "action": "block"}]}),
+            None => json!({"exp": exp, "accessRules": [{"type": "any", "action": "block"}]}),
+        };
+        let v = check(body.to_string().as_bytes(), &Options::at(now));
+        let has = |code: &str| v.diagnostics().iter().any(|d| d.code.as_str() == code);
+        if exp <= now {
+            prop_assert!(has("expired"), "exp {exp} now {now}: {:?}", v.diagnostics());
+        } else if exp.saturating_sub(now) > 24 * 3600 {
+            prop_assert!(has("exp-too-far"), "exp {exp} now {now}: {:?}", v.diagnostics());
+        } else {
+            prop_assert!(!has("expired") && !has("exp-too-far"));
+        }
+        for d in v.diagnostics() {
+            if let Some(help) = &d.help {
+                prop_assert!(!help.contains("e.g. -") || now < 0, "help proposes a wrapped time: {help}");
+            }
+        }
+    }
+
     #[test]
     fn only_the_mapped_block_becomes_ipv4(a in v6()) {
         // std's `to_canonical`, which `canonical_ip` is, against the rule
@@ -327,4 +352,30 @@ fn loopback_is_never_0_0_0_1() {
     // And through the viewer-line reader.
     let (ip, _) = parse_line(b"::1").unwrap().unwrap();
     assert_eq!(Viewer::without_country(ip).ip().to_string(), "::1");
+}
+
+/// The extreme clocks a property test rarely draws: `exp` far after an
+/// `i64::MIN` clock is too far, an `i64::MAX` clock has expired it, and no
+/// help proposes a time that does not fit.
+#[test]
+fn extreme_clocks_do_not_overflow() {
+    let body = br#"{"exp": 1767225600, "nbf": -9223372036854775808, "accessRules": [{"type": "any", "action": "block"}]}"#;
+    for (now, code) in [
+        (i64::MIN, "exp-too-far"),
+        (i64::MIN + 1, "exp-too-far"),
+        (i64::MAX - 1, "expired"),
+        (i64::MAX, "expired"),
+    ] {
+        let v = check(body, &Options::at(now));
+        assert!(
+            v.diagnostics().iter().any(|d| d.code.as_str() == code),
+            "{now}: {:?}",
+            v.diagnostics()
+        );
+        for d in v.diagnostics() {
+            if let Some(help) = &d.help {
+                assert!(!help.contains("e.g. -"), "{now}: {help}");
+            }
+        }
+    }
 }

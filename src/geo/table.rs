@@ -394,7 +394,7 @@ impl TableView {
     }
 
     /// Size of the serialized table in bytes.
-    #[cfg(any(test, feature = "internals"))]
+    #[cfg(feature = "internals")]
     pub(crate) fn byte_len(&self) -> usize {
         self.bytes.len()
     }

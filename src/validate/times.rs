@@ -121,22 +121,27 @@ impl<'a> Cx<'a> {
                 } else {
                     format!(
                         "`exp` {exp_v} is {} before now ({now}): the token has expired",
-                        duration(now - exp_v)
+                        duration(now.saturating_sub(exp_v))
                     )
                 },
-                (!self.is_jwt()).then(|| format!("write a time after now, e.g. {}", now + 3600)),
+                now.checked_add(3600)
+                    .filter(|_| !self.is_jwt())
+                    .map(|later| format!("write a time after now, e.g. {later}")),
             );
             self.time_severity_fix();
-        } else if exp_v - issued > MAX_TOKEN_LIFETIME_SECS {
+        } else if exp_v.saturating_sub(issued) > MAX_TOKEN_LIFETIME_SECS {
             self.push(
                 Code::ExpTooFar,
                 "/exp",
                 exp_node.span,
                 format!(
                     "`exp` {exp_v} is {} after the issue time {issued}; tokens live at most 24 hours",
-                    duration(exp_v - issued)
+                    duration(exp_v.saturating_sub(issued))
                 ),
-                (!self.is_jwt()).then(|| format!("write at most {}", issued + MAX_TOKEN_LIFETIME_SECS)),
+                issued
+                    .checked_add(MAX_TOKEN_LIFETIME_SECS)
+                    .filter(|_| !self.is_jwt())
+                    .map(|latest| format!("write at most {latest}")),
             );
             self.time_severity_fix();
         }
