@@ -53,6 +53,14 @@ fn fast_ip(b: &[u8]) -> Option<IpAddr> {
     }
 }
 
+/// An address as written in a log or a column: the common forms read
+/// straight from bytes (see `fast_ip`), anything else by `str::parse`;
+/// `None` when it is not an address. Surrounding spaces are not trimmed.
+#[inline]
+pub fn parse_ip(b: &[u8]) -> Option<IpAddr> {
+    fast_ip(b).or_else(|| std::str::from_utf8(b).ok()?.parse().ok())
+}
+
 /// The first `,` in `b`, eight bytes at a time (the classic zero-byte test
 /// on `word ^ ",,,,,,,,"`: its lowest flagged byte is always a real match).
 fn find_comma(b: &[u8]) -> Option<usize> {

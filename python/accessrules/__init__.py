@@ -1,0 +1,160 @@
+"""Validate, compile and simulate the ``accessRules`` of Cloudflare Stream
+signed-URL tokens, at Rust speed.
+
+The rules are tried first to last, the first match decides, and a viewer no
+rule matches is allowed. ``check`` reports every mistake with a JSON
+Pointer, line and column; ``Matcher`` compiles valid rules and decides for
+one viewer (``decide``) or for whole columns (``decide_batch``, on Python
+sequences or Arrow arrays: pyarrow, DuckDB, Polars, Spark's ``mapInArrow``).
+
+Countries come from the caller (a Worker knows ``request.cf.country``; a
+Logpush log has ``ClientCountry``) or, when not given, from a MaxMind-format
+GeoIP database: the one embedded in the package by default, or
+``Matcher(rules, geoip="path/to/country.mmdb")``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+from accessrules._accessrules import (
+    Decision,
+    Diagnostic,
+    ExportedArray,
+    GeoIPError,
+    InvalidRules,
+    Validation,
+    __version__,
+)
+from accessrules import _accessrules as _native
+
+__all__ = [
+    "check",
+    "Matcher",
+    "Decision",
+    "Diagnostic",
+    "Validation",
+    "InvalidRules",
+    "GeoIPError",
+    "ExportedArray",
+    "__version__",
+]
+
+Rules = Union[str, bytes, bytearray, memoryview, dict, list]
+
+
+def _rule_bytes(rules: Rules) -> bytes:
+    """The rule document as bytes. A ``dict`` or ``list`` is written as JSON
+    first (so line and column refer to that text)."""
+    if isinstance(rules, (bytes, bytearray, memoryview)):
+        return bytes(rules)
+    if isinstance(rules, str):
+        return rules.encode("utf-8")
+    if isinstance(rules, (dict, list)):
+        return json.dumps(rules).encode("utf-8")
+    raise TypeError(
+        "rules must be str, bytes, dict or list (a rule document), not "
+        + type(rules).__name__
+    )
+
+
+def check(rules: Rules, *, now: Optional[int] = None) -> Validation:
+    """Every finding of a rule document (a rule array, a token request body,
+    a token payload or a JWT), errors and warnings, as the CLI's
+    ``validate`` reports them. ``now`` is the issue time in Unix seconds
+    (default: the system clock)."""
+    return _native.check(_rule_bytes(rules), now)
+
+
+def _is_arrow(obj: Any) -> bool:
+    return any(
+        hasattr(obj, a) for a in ("__arrow_c_array__", "__arrow_c_stream__", "chunks")
+    )
+
+
+def _to_pyarrow(exported: ExportedArray) -> Any:
+    import pyarrow as pa  # an Arrow input means pyarrow (or a peer) is here
+
+    return pa.array(exported)
+
+
+class Matcher:
+    """A compiled, valid rule set. Raises ``InvalidRules`` (a
+    ``ValueError`` carrying ``.diagnostics``) when the document has an
+    error, and ``GeoIPError`` when ``geoip`` cannot be read."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        *,
+        geoip: Optional[str] = None,
+        now: Optional[int] = None,
+    ) -> None:
+        self._native = _native.Matcher(_rule_bytes(rules), geoip, now)
+
+    def decide(self, ip: str, country: Optional[str] = None) -> Decision:
+        """The decision for one viewer. ``country`` (two letters, any case)
+        as the caller knows it; looked up in the GeoIP database when
+        omitted. Raises ``ValueError`` for a bad address or country."""
+        return self._native.decide(ip, country)
+
+    def decide_batch(
+        self,
+        ips: Any,
+        countries: Any = None,
+        *,
+        errors: str = "raise",
+    ) -> Tuple[Any, Any]:
+        """Decisions for a column of viewers: ``(actions, rules)``.
+
+        With Arrow input (a ``pyarrow.Array`` or ``ChunkedArray`` of
+        strings, or anything with ``__arrow_c_array__``) the results are
+        pyarrow arrays (``ChunkedArray`` for chunked input) of ``"allow"`` /
+        ``"block"`` and of rule indexes (null: no rule matched), with no
+        Python object per row. With Python sequences they are lists.
+        A null (``None``) address gives null results. A bad address or
+        country raises ``ValueError`` naming the row, or, with
+        ``errors="null"`` (Arrow input), gives null results."""
+        if _is_arrow(ips):
+            return self._decide_arrow(ips, countries, errors)
+        ip_list = list(ips)
+        country_list = None if countries is None else list(countries)
+        return self._native._decide_lists(ip_list, country_list)
+
+    def _decide_arrow(self, ips: Any, countries: Any, errors: str) -> Tuple[Any, Any]:
+        if not hasattr(ips, "__arrow_c_array__") and not hasattr(ips, "chunks"):
+            # A stream (a Polars Series, a DuckDB relation column, ...).
+            import pyarrow as pa
+
+            ips = pa.chunked_array(ips)
+        if countries is not None and not hasattr(countries, "__arrow_c_array__"):
+            if not hasattr(countries, "chunks"):
+                import pyarrow as pa
+
+                countries = pa.chunked_array(countries)
+        if hasattr(ips, "chunks") and not hasattr(ips, "__arrow_c_array__"):
+            import pyarrow as pa
+
+            if countries is not None and hasattr(countries, "combine_chunks"):
+                countries = countries.combine_chunks()
+            if countries is not None:
+                # Align the countries with each chunk of addresses.
+                parts, offset = [], 0
+                for chunk in ips.chunks:
+                    parts.append(
+                        self._decide_arrow(
+                            chunk, countries.slice(offset, len(chunk)), errors
+                        )
+                    )
+                    offset += len(chunk)
+            else:
+                parts = [self._decide_arrow(c, None, errors) for c in ips.chunks]
+            actions = pa.chunked_array([p[0] for p in parts], type=pa.string())
+            rules = pa.chunked_array([p[1] for p in parts], type=pa.int32())
+            return actions, rules
+        actions, rules = self._native._decide_arrow(ips, countries, errors)
+        return _to_pyarrow(actions), _to_pyarrow(rules)
+
+    def __repr__(self) -> str:
+        return repr(self._native)

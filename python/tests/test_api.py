@@ -1,0 +1,164 @@
+import random
+import subprocess
+
+import pyarrow as pa
+import pytest
+
+import accessrules
+from accessrules import Decision
+
+NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def test_check_reports_every_finding_with_position():
+    v = accessrules.check(
+        '[{"type":"ip.geoip.country","country":["UK","us"],"action":"Block"}]', now=NOW
+    )
+    assert not v.valid and not v
+    found = {(d.code, d.path) for d in v.diagnostics}
+    assert ("country-unassigned", "/0/country/0") in found
+    assert ("country-lowercase", "/0/country/1") in found or any(
+        d.path == "/0/country/1" for d in v.diagnostics
+    )
+    assert ("unknown-action", "/0/action") in found
+    uk = next(d for d in v.diagnostics if d.path == "/0/country/0")
+    assert (uk.severity, uk.help, uk.line, uk.column) == ("error", 'write "GB"', 1, 40)
+    assert uk.is_error() and "UK" in uk.message and "country-unassigned" in str(uk)
+
+
+def test_check_takes_str_bytes_dict_and_list():
+    doc = [{"type": "any", "action": "block"}]
+    forms = [doc, {"accessRules": doc}, '[{"type":"any","action":"block"}]',
+             b'[{"type":"any","action":"block"}]']
+    for form in forms:
+        v = accessrules.check(form, now=NOW)
+        assert v.valid, form
+        assert [d.code for d in v.diagnostics] == ["blocks-everyone"], form
+    with pytest.raises(TypeError):
+        accessrules.check(42)  # type: ignore[arg-type]
+
+
+def test_the_clock_is_explicit():
+    body = {"exp": NOW - 60, "accessRules": [{"type": "any", "action": "block"}]}
+    assert "expired" in [d.code for d in accessrules.check(body, now=NOW).diagnostics]
+    assert "expired" not in [d.code for d in accessrules.check(body, now=NOW - 3600).diagnostics]
+
+
+def test_invalid_rules_is_a_value_error_with_diagnostics():
+    with pytest.raises(accessrules.InvalidRules) as e:
+        accessrules.Matcher([{"type": "ip.src", "ip": ["10.0.0.0/33"], "action": "block"}])
+    assert isinstance(e.value, ValueError)
+    assert "ip-prefix-too-long" in str(e.value)
+    assert [d.code for d in e.value.diagnostics if d.is_error()] == ["ip-prefix-too-long"]
+
+
+def test_decide_with_given_and_geoip_countries(docs_example):
+    m = accessrules.Matcher(docs_example)
+    assert m.decide("8.8.8.8") == Decision("allow", 0)  # US by GeoIP
+    assert m.decide("81.2.69.142") == Decision("block", 2)  # GB by GeoIP
+    assert m.decide("81.2.69.142", "mx") == Decision("allow", 0)  # the caller's country
+    assert m.decide("::ffff:93.184.216.34", "GB") == Decision("allow", 1)  # mapped = IPv4
+    d = m.decide("2606:2800:220:1::1")
+    assert (d.action, d.rule, d.allowed, str(d)) == ("allow", 0, True, "allow by rule 0")
+    assert accessrules.Matcher([]).decide("1.2.3.4").rule is None
+
+
+def test_bad_viewers_are_value_errors(docs_example):
+    m = accessrules.Matcher(docs_example)
+    with pytest.raises(ValueError, match="not-an-ip"):
+        m.decide("not-an-ip")
+    with pytest.raises(ValueError, match="did you mean US"):
+        m.decide("8.8.8.8", "USA")
+
+
+def test_geoip_path_and_bad_database(tmp_path, docs_example):
+    from conftest import REPO
+
+    db = REPO / "tests" / "data" / "geoip" / "location-v4.mmdb"
+    m = accessrules.Matcher(docs_example, geoip=str(db))
+    assert m.decide("2606:2800:220:1::1").action in ("allow", "block")
+    junk = tmp_path / "junk.mmdb"
+    junk.write_bytes(b"\0" * 1000)
+    with pytest.raises(accessrules.GeoIPError):
+        accessrules.Matcher(docs_example, geoip=str(junk))
+    with pytest.raises(accessrules.GeoIPError):
+        accessrules.Matcher(docs_example, geoip=str(tmp_path / "missing.mmdb"))
+
+
+def test_decide_batch_on_sequences_and_arrow(docs_example):
+    m = accessrules.Matcher(docs_example)
+    ips = ["8.8.8.8", "81.2.69.142", None, "2606:2800:220:1::1"]
+    assert m.decide_batch(ips) == (["allow", "block", None, "allow"], [0, 2, None, 0])
+    assert m.decide_batch(ips, ["gb", None, None, "gb"]) == (
+        ["block", "block", None, "block"], [2, 2, None, 2])
+    for typ in (pa.string(), pa.large_string(), pa.string_view()):
+        actions, rules = m.decide_batch(pa.array(ips, type=typ))
+        assert actions.type == pa.string() and rules.type == pa.int32()
+        assert actions.to_pylist() == ["allow", "block", None, "allow"]
+        assert rules.to_pylist() == [0, 2, None, 0]
+    chunked = pa.chunked_array([ips[:1], ips[1:]])
+    actions, rules = m.decide_batch(chunked, pa.chunked_array([["gb", None], [None, None]]))
+    assert isinstance(actions, pa.ChunkedArray)
+    assert actions.to_pylist() == ["block", "block", None, "allow"]
+
+
+def test_decide_batch_errors_name_the_row(docs_example):
+    m = accessrules.Matcher(docs_example)
+    bad = pa.array(["8.8.8.8", "300.1.1.1"])
+    with pytest.raises(ValueError, match=r"row 1: invalid IP address \"300.1.1.1\""):
+        m.decide_batch(bad)
+    actions, _ = m.decide_batch(bad, errors="null")
+    assert actions.to_pylist() == ["allow", None]
+    with pytest.raises(ValueError, match="same length"):
+        m.decide_batch(pa.array(["8.8.8.8"]), pa.array(["us", "gb"]))
+    with pytest.raises(TypeError, match="string array"):
+        m.decide_batch(pa.array([1, 2]))
+    with pytest.raises(ValueError, match="row 0"):
+        m.decide_batch(["8.8.8.8"], ["zz top"])
+
+
+def generated_viewers(n: int, seed: int = 11):
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        r = rng.random()
+        if r < 0.45:
+            ip = "%d.%d.%d.%d" % tuple(rng.randrange(256) for _ in range(4))
+        elif r < 0.5:
+            ip = "::ffff:%d.%d.%d.%d" % tuple(rng.randrange(256) for _ in range(4))
+        elif r < 0.55:
+            ip = "93.184.216.%d" % rng.randrange(256)
+        else:
+            ip = "%x:%x:%x::%x" % (rng.randrange(0x2000, 0x2c00), rng.randrange(0x10000),
+                                   rng.randrange(0x10000), rng.randrange(0x10000))
+        country = rng.choice([None, None, None, "US", "mx", "GB", "DE"])
+        out.append((ip, country))
+    return out
+
+
+def test_python_equals_the_cli_on_100k_viewers(tmp_path, cli, docs_example):
+    viewers = generated_viewers(100_000)
+    log = tmp_path / "viewers.txt"
+    log.write_text("".join(ip + ("," + c if c else "") + "\n" for ip, c in viewers))
+    rules = tmp_path / "rules.json"
+    rules.write_text(docs_example)
+    out = subprocess.run(
+        [str(cli), "simulate", str(rules), "--input", str(log), "--format", "tsv"],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    assert len(out) == len(viewers)
+    m = accessrules.Matcher(docs_example)
+    actions, rule_ids = m.decide_batch(
+        pa.array([ip for ip, _ in viewers]), pa.array([c for _, c in viewers])
+    )
+    lists = m.decide_batch([ip for ip, _ in viewers], [c for _, c in viewers])
+    for i, line in enumerate(out):
+        _ip, _country, decision, rule = line.split("\t")
+        expected = (decision, None if rule == "-" else int(rule))
+        assert (actions[i].as_py(), rule_ids[i].as_py()) == expected, (viewers[i], line)
+        assert (lists[0][i], lists[1][i]) == expected
+    # And one by one, on a sample.
+    for i in range(0, len(viewers), 997):
+        ip, c = viewers[i]
+        d = m.decide(ip, c)
+        assert (d.action, d.rule) == (actions[i].as_py(), rule_ids[i].as_py())
