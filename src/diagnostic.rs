@@ -124,8 +124,10 @@ codes! {
     MisspeltField = "misspelt-field", Error, r#"{"AccessRules":[…]}"#;
     /// `exp` or `nbf` is not an integer number of seconds.
     TimeNotInteger = "time-not-integer", Error, r#"{"exp":"1767229200"}"#;
-    /// `exp`/`nbf` in milliseconds rather than seconds.
+    /// `exp`/`nbf`/`iat` in milliseconds, microseconds or nanoseconds rather than seconds.
     TimeMilliseconds = "time-milliseconds", Error, r#"{"exp":1767229200000}"#;
+    /// `exp`/`nbf`/`iat` that is no time in any unit (over 10^20, not finite).
+    TimeOutOfRange = "time-out-of-range", Error, r#"{"exp":1e30}"#;
     /// `exp` more than 24 hours after the issue time.
     ExpTooFar = "exp-too-far", Error, "exp two days from now";
     /// `exp` is not after `nbf`.
@@ -137,6 +139,8 @@ codes! {
     /// `pem` that is not base64 of a PEM RSA private key.
     InvalidPem = "invalid-pem", Error, r#"{"pem":"not base64"}"#;
 
+    /// A token payload or JWT without `exp`: nothing gives it a default.
+    MissingExp = "missing-exp", Warning, r#"{"sub":"ea95…","kid":"8f92…","accessRules":[]}"#;
     /// A rule that can never decide: earlier rules match everything it does.
     NeverDecides = "never-decides", Warning, r#"[{"type":"any","action":"block"},{"type":"ip.geoip.country","country":["DE"],"action":"allow"}]"#;
     /// A rule whose removal changes no decision.

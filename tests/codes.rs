@@ -75,7 +75,7 @@ fn generated_cases() -> Vec<(Code, Vec<u8>, String)> {
             "/0/ip",
         ),
         (Code::InvalidPem, format!(r#"{{"id": "k", "pem": "{public_key}"}}"#).into_bytes(), "/pem"),
-        (Code::KeyPairing, format!(r#"{{"pem": "{rsa}"}}"#).into_bytes(), ""),
+        (Code::KeyPairing, format!(r#"{{"pem": "{rsa}"}}"#).into_bytes(), "/pem"),
     ];
     cases.into_iter().map(|(code, doc, path)| (code, doc, path.to_owned())).collect()
 }

@@ -9,6 +9,7 @@ mod geo_faults;
 mod limits;
 mod perf_tables;
 mod props;
+mod real_tokens;
 mod robustness;
 mod space;
 mod strategies;

@@ -283,7 +283,7 @@ fn fix(validation: &Validation, name: &str) -> Outcome {
             for c in &fixed.changes {
                 let _ = writeln!(err, "{name}: {c}");
             }
-            if validation.document().is_some_and(|d| d.form() == accessrules::InputForm::Jwt) {
+            if validation.document().is_some_and(|d| d.form().is_signed_token()) {
                 let _ = writeln!(err, "{name}: this is the corrected JWT payload; sign it again");
             }
             Ok(())

@@ -7,7 +7,6 @@ use crate::diagnostic::Code;
 use super::Cx;
 use crate::syntax::json::Node;
 use crate::syntax::json::NodeKind;
-use crate::syntax::json::Span;
 
 /// Checks that `pem` is base64 of a PEM RSA private key (PKCS#1
 /// `RSA PRIVATE KEY`, or PKCS#8 `PRIVATE KEY` holding the rsaEncryption
@@ -69,22 +68,22 @@ pub(super) fn check_pem(pem: &str) -> Result<(), (String, Option<String>)> {
 
 impl<'a> Cx<'a> {
     pub(super) fn key_pair(&mut self, id: Option<&Node>, pem: Option<&Node>) {
-        let root_span = Span::new(self.doc.root.span.start, self.doc.root.span.start + 1);
+        // Drawn at the member that is given (its value), not at the brace.
         match (id, pem) {
-            (Some(_), None) => {
+            (Some(id), None) => {
                 self.push(
                     Code::KeyPairing,
-                    "",
-                    root_span,
+                    "/id",
+                    id.span,
                     "`id` is given without `pem`: a signing key needs both".into(),
                     Some("add the key's `pem`, or remove `id`".into()),
                 );
             }
-            (None, Some(_)) => {
+            (None, Some(pem)) => {
                 self.push(
                     Code::KeyPairing,
-                    "",
-                    root_span,
+                    "/pem",
+                    pem.span,
                     "`pem` is given without `id`: a signing key needs both".into(),
                     Some("add the key's `id`, or remove `pem`".into()),
                 );
