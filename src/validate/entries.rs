@@ -177,6 +177,18 @@ impl<'a> Cx<'a> {
                 return;
             }
         }
+        if let Some(what) = ip::ipv4_embedding(net) {
+            self.push(
+                Code::Ipv4EmbeddingEntry,
+                path,
+                span,
+                format!(
+                    "{written:?} is in {what}, which carries IPv4 addresses as IPv6: it does not cover native IPv6 viewers"
+                ),
+                Some("list the IPv4 networks as IPv4 and the viewers' native IPv6 networks as IPv6".into()),
+            );
+            return;
+        }
         if let Some(what) = ip::non_routable(net) {
             self.push(
                 Code::NonRoutableEntry,
