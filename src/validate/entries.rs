@@ -229,12 +229,17 @@ impl<'a> Cx<'a> {
             return;
         }
         redundant.sort_unstable();
-        let dropped: Vec<usize> = redundant.iter().map(|(i, _)| *i).collect();
-        let merged: Vec<String> = (0..nets.len())
-            .filter(|i| !dropped.contains(i))
-            .map(|i| format!("{:?}", network_to_string(&nets[i].trunc())))
-            .collect();
-        let help = if merged.len() <= 16 {
+        // Linear in the list: a mark per entry (not a search per entry).
+        let mut dropped = vec![false; nets.len()];
+        for (i, _) in &redundant {
+            dropped[*i] = true;
+        }
+        let kept = dropped.iter().filter(|d| !**d).count();
+        let help = if kept <= 16 {
+            let merged: Vec<String> = (0..nets.len())
+                .filter(|i| !dropped[*i])
+                .map(|i| format!("{:?}", network_to_string(&nets[i].trunc())))
+                .collect();
             format!("write [{}]", merged.join(", "))
         } else {
             "remove the repeated entries".into()
