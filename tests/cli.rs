@@ -357,7 +357,10 @@ fn repeated_findings_are_grouped_and_long_lines_cut() {
     assert_eq!(code, 0);
     assert_eq!(out.matches("warning[duplicate-entry]").count(), 3, "{out}");
     assert!(out.contains("<stdin>: 6 more duplicate-entry findings in rule 0 not shown"), "{out}");
-    assert!(out.contains("<stdin>: 7 more non-routable-entry findings in rule 0 not shown"), "{out}");
+    assert!(
+        out.contains("<stdin>: 7 more non-routable-entry findings in rule 0 not shown"),
+        "{out}"
+    );
     assert!(out.contains("valid rule array with 1 rule: 19 warnings"), "{out}");
     let (_, json, _) = run(&["validate", "-", "--format", "json"], &doc);
     let v: Value = serde_json::from_str(&json).unwrap();
