@@ -12,6 +12,8 @@ mod props;
 mod robustness;
 mod space;
 mod strategies;
+#[cfg(feature = "signing")]
+mod token;
 #[cfg(feature = "cli")]
 mod transcripts;
 mod util;

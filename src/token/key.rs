@@ -341,12 +341,13 @@ fn read(input: &[u8]) -> Result<Parsed, KeyError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let text = std::str::from_utf8(input).map_err(|_| KeyError::NotText)?;
     let mut notes = Vec::new();
+    if text.trim_start().starts_with('{') {
+        // Untrimmed, so that line and column of a JSON error are the file's.
+        return read_json(text, notes);
+    }
     let mut text = text.trim().to_owned();
     if text.is_empty() {
         return Err(KeyError::Empty);
-    }
-    if text.starts_with('{') {
-        return read_json(&text, notes);
     }
     // `NAME=value` of an .env file.
     if let Some((name, value)) = text.split_once('=') {
