@@ -658,3 +658,305 @@ proptest! {
         prop_assert_eq!(ok.expires(), claims.expires);
     }
 }
+
+/// The `accessrules` binary: sign, verify, decode (issue 13's "done when").
+#[cfg(feature = "cli")]
+mod cli {
+    use super::*;
+    use assert_cmd::Command as Bin;
+
+    fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+        let out = Bin::cargo_bin("accessrules")
+            .unwrap()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("NO_COLOR")
+            .args(args)
+            .write_stdin(stdin.to_owned())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    const NOW_ARG: &str = "1767225600";
+
+    fn sign_cli(rules: &str, extra: &[&str]) -> (i32, String, String) {
+        let mut args = vec![
+            "sign",
+            rules,
+            "--key",
+            "tests/data/keys/rsa2048.pem",
+            "--key-id",
+            KID,
+            "--video",
+            "ea95132c15732412d22c1476fa83f27a",
+            "--now",
+            NOW_ARG,
+        ];
+        args.extend_from_slice(extra);
+        run(&args, "")
+    }
+
+    fn payload(token: &str) -> Value {
+        Value::Object(decode(token, &Limits::default()).unwrap().payload().clone())
+    }
+
+    #[test]
+    fn sign_the_docs_example_openssl_verifies_and_verify_accepts() {
+        let (code, out, err) = sign_cli("examples/docs-example.json", &[]);
+        assert_eq!(code, 0, "{err}");
+        let token = out.trim();
+        assert_eq!(out.lines().count(), 1);
+        assert!(openssl_verifies(&key_path("rsa2048.pub.pem"), token));
+        let (code, out, _) = run(
+            &[
+                "verify",
+                token,
+                "--key",
+                "tests/data/keys/rsa2048.pub.pem",
+                "--key-id",
+                KID,
+                "--now",
+                NOW_ARG,
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("valid: RS256") && out.contains("2026-01-01T01:00:00Z"), "{out}");
+        // Every TOKEN form: stdin, the API response, a playback URL, a file.
+        let api = format!(r#"{{"result": {{"token": "{token}"}}, "success": true}}"#);
+        let url =
+            format!("https://customer-abc123.cloudflarestream.com/{token}/manifest/video.m3u8");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token.txt");
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        for (arg, stdin) in [
+            ("-", format!("  {token}\n")),
+            ("-", api),
+            (url.as_str(), String::new()),
+            (file.to_str().unwrap(), String::new()),
+        ] {
+            let (code, out, err) = run(
+                &[
+                    "verify",
+                    arg,
+                    "--key",
+                    "tests/data/keys/api-key.json",
+                    "--now",
+                    NOW_ARG,
+                    "--video",
+                    "ea95132c15732412d22c1476fa83f27a",
+                ],
+                &stdin,
+            );
+            assert_eq!(code, 0, "{arg}: {out}{err}");
+        }
+    }
+
+    #[test]
+    fn sign_refuses_invalid_rules_and_with_deny_warnings_warnings() {
+        let (code, out, err) = sign_cli("examples/mistakes.json", &[]);
+        assert_eq!((code, out.as_str()), (1, ""), "no token");
+        assert!(err.contains("error[invalid-ip]") && err.contains("no token signed"), "{err}");
+        let (code, out, err) = sign_cli("examples/warnings.json", &[]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("eyJ") && err.contains("warning["), "{err}");
+        let (code, out, err) = sign_cli("examples/warnings.json", &["--deny-warnings"]);
+        assert_eq!((code, out.as_str()), (1, ""));
+        assert!(err.contains("--deny-warnings"), "{err}");
+    }
+
+    #[test]
+    fn sign_times_from_the_body_and_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = dir.path().join("body.json");
+        std::fs::write(
+            &body,
+            format!(
+                r#"{{"exp": {}, "nbf": {}, "downloadable": true, "accessRules": []}}"#,
+                NOW + 600,
+                NOW - 5
+            ),
+        )
+        .unwrap();
+        let body = body.to_str().unwrap();
+        let (code, out, err) = sign_cli(body, &[]);
+        assert_eq!(code, 0, "{err}");
+        let p = payload(out.trim());
+        assert_eq!(
+            (p["exp"].as_i64(), p["nbf"].as_i64(), p["downloadable"].as_bool()),
+            (Some(NOW + 600), Some(NOW - 5), Some(true))
+        );
+        assert!(p.get("accessRules").is_none());
+        let (_, out, _) = sign_cli(body, &["--ttl", "2h", "--nbf", "2026-01-01T00:00:10Z"]);
+        let p = payload(out.trim());
+        assert_eq!((p["exp"].as_i64(), p["nbf"].as_i64()), (Some(NOW + 7200), Some(NOW + 10)));
+        let (_, out, _) = sign_cli(
+            "examples/docs-example.json",
+            &["--exp", &(NOW + 60).to_string(), "--downloadable"],
+        );
+        let p = payload(out.trim());
+        assert_eq!((p["exp"].as_i64(), p["downloadable"].as_bool()), (Some(NOW + 60), Some(true)));
+        // Default: one hour.
+        let (_, out, _) = sign_cli("examples/docs-example.json", &[]);
+        assert_eq!(payload(out.trim())["exp"].as_i64(), Some(NOW + 3600));
+        // Over 24 h, or already expired: exit 2, no token.
+        for extra in [
+            &["--ttl", "25h"][..],
+            &["--exp", NOW_ARG][..],
+            &["--ttl", "soon"][..],
+            &["--exp", "tomorrow"][..],
+        ] {
+            let (code, out, err) = sign_cli("examples/docs-example.json", extra);
+            assert_eq!((code, out.as_str()), (2, ""), "{extra:?}: {err}");
+        }
+        let (code, _, err) = sign_cli("examples/docs-example.json", &["--exp", "1", "--ttl", "1h"]);
+        assert_eq!(code, 2, "{err}");
+    }
+
+    #[test]
+    fn sign_url_prints_the_playback_urls() {
+        let (code, out, err) =
+            sign_cli("examples/docs-example.json", &["--url", "customer-abc123"]);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        let t = lines[0];
+        assert_eq!(
+            &lines[1..],
+            [
+                format!(
+                    "hls:    https://customer-abc123.cloudflarestream.com/{t}/manifest/video.m3u8"
+                ),
+                format!(
+                    "dash:   https://customer-abc123.cloudflarestream.com/{t}/manifest/video.mpd"
+                ),
+                format!("iframe: https://customer-abc123.cloudflarestream.com/{t}/iframe"),
+            ]
+        );
+        let (code, _, err) = sign_cli("examples/docs-example.json", &["--url", "a/b"]);
+        assert_eq!(code, 2, "{err}");
+    }
+
+    #[test]
+    fn key_errors_exit_2_without_key_material_and_notes_go_to_stderr() {
+        let material = String::from_utf8(key_bytes("rsa2048.pem")).unwrap();
+        let second_line = material.lines().nth(1).unwrap();
+        for (key, want) in [
+            ("tests/data/keys/rsa2048.pub.pem", "public key"),
+            ("tests/data/keys/rsa1024.pem", "1024 bits"),
+            ("tests/data/keys/rsa2048-encrypted.pem", "encrypted"),
+            ("tests/data/keys/no-such-key.pem", "cannot open key file"),
+        ] {
+            let (code, out, err) = run(
+                &[
+                    "sign",
+                    "examples/docs-example.json",
+                    "--key",
+                    key,
+                    "--key-id",
+                    "k",
+                    "--video",
+                    "v",
+                ],
+                "",
+            );
+            assert_eq!((code, out.as_str()), (2, ""), "{key}");
+            assert!(err.contains(want), "{key}: {err}");
+            assert!(!err.contains(&second_line[..20]), "{key}: key material in {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(
+            &env,
+            format!("STREAM_KEY=\"{}\"\n", material.trim_end().replace('\n', "\\n")),
+        )
+        .unwrap();
+        let (code, out, err) = run(
+            &[
+                "sign",
+                "examples/docs-example.json",
+                "--key",
+                env.to_str().unwrap(),
+                "--key-id",
+                KID,
+                "--video",
+                "v",
+                "--now",
+                NOW_ARG,
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("eyJ"));
+        assert!(err.contains("note: read the literal \\n escapes"), "{err}");
+    }
+
+    #[test]
+    fn verify_exit_statuses_and_each_failed_check() {
+        let (_, out, _) = sign_cli("examples/docs-example.json", &[]);
+        let token = out.trim().to_owned();
+        let key = ["--key", "tests/data/keys/api-key.json"];
+        let verify_at = |t: &str, now: &str, extra: &[&str]| {
+            let mut args = vec!["verify", "-", "--now", now];
+            args.extend_from_slice(&key);
+            args.extend_from_slice(extra);
+            run(&args, t)
+        };
+        let exp = (NOW + 3600).to_string();
+        let (code, out, _) = verify_at(&token, &exp, &["--video", "other"]);
+        assert_eq!(code, 1);
+        assert!(
+            out.contains("2 failed checks")
+                && out.contains("  exp: expired")
+                && out.contains("  sub: "),
+            "{out}"
+        );
+        let (code, _, _) = verify_at(&token, &exp, &["--leeway", "1"]);
+        assert_eq!(code, 0);
+        // Tampered: the signature check, exit 1.
+        let (h, rest) = token.split_once('.').unwrap();
+        let (_, s) = rest.split_once('.').unwrap();
+        let p = b64u(json!({"sub": "x", "kid": KID, "exp": NOW + 60}).to_string());
+        let (code, out, _) = verify_at(&format!("{h}.{p}.{s}"), NOW_ARG, &[]);
+        assert_eq!(code, 1);
+        assert!(out.contains("  signature: does not verify"), "{out}");
+        // Malformed and refused algorithms: exit 1 with the reason.
+        let (code, out, _) = verify_at(&format!("{h}.={p}.{s}"), NOW_ARG, &[]);
+        assert_eq!(code, 1);
+        assert!(out.contains("padding at column"), "{out}");
+        let none = format!("{}.{p}.{s}", b64u(r#"{"alg":"none"}"#));
+        let (code, out, _) = verify_at(&none, NOW_ARG, &[]);
+        assert_eq!(code, 1);
+        assert!(out.contains("unsigned token"), "{out}");
+        // Usage, I/O and key errors: exit 2.
+        let (code, _, err) = verify_at("", NOW_ARG, &[]);
+        assert_eq!(code, 2, "an empty input is no success: {err}");
+        assert!(err.contains("empty"), "{err}");
+        let (code, _, err) =
+            run(&["verify", "no-such-file", "--key", "tests/data/keys/api-key.json"], "");
+        assert_eq!(code, 2);
+        assert!(err.contains("cannot open token file"), "{err}");
+        let (code, _, err) =
+            run(&["verify", "-", "--key", "tests/data/keys/rsa2048.pub.pem"], &token);
+        assert_eq!(code, 2);
+        assert!(err.contains("--key-id"), "{err}");
+    }
+
+    #[test]
+    fn decode_shows_header_payload_and_times_and_says_the_signature_is_unchecked() {
+        let header = json!({"alg": "RS256", "kid": KID});
+        let t =
+            forged(&header, &json!({"sub": "v", "exp": "1767229200", "nbf": NOW}), "other2048.pem");
+        let (code, out, err) = run(&["decode", "-"], &t);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("signature: NOT checked"), "{out}");
+        assert!(out.contains("\"kid\": \"d7a8f0d3c0b2e4f6a1b3c5d7e9f1a2b4\""), "{out}");
+        assert!(out.contains("  exp: 2026-01-01T01:00:00Z\n  nbf: 2026-01-01T00:00:00Z"), "{out}");
+        let (code, out, _) = run(&["decode", "-"], "eyJhbGciOiJub25lIn0.e30");
+        assert_eq!(code, 1);
+        assert!(out.contains("segments"), "{out}");
+    }
+}
