@@ -300,7 +300,7 @@ fn keys_named_in_the_header_are_ignored_and_rules_are_validated() {
             let d = &validation.diagnostics()[0];
             assert_eq!(
                 (d.code.as_str(), d.path()),
-                ("country-unassigned", "/accessRules/0/country/0".into())
+                ("country-unassigned", "/accessRules/0/country/0")
             );
             // The same diagnostics as `check` on the token.
             let direct = check(t.as_bytes(), &Options::without_clock());
