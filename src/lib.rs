@@ -105,7 +105,7 @@
 //! * `cli`: the `accessrules` command-line tool and its dependencies (clap,
 //!   anyhow, memchr,
 //!   indicatif, ctrlc, annotate-snippets). Not needed by library users.
-//! * `signing`: [`token::sign`] and [`token::verify`] (RS256, with
+//! * `signing`: `token::sign` and `token::verify` (RS256, with
 //!   `ring`) and the signing-key reader; also makes validation's `pem`
 //!   check parse the key. [`token::decode`] needs no feature.
 //! * `internals`: test and benchmark hooks of this repository; hidden from

@@ -710,6 +710,12 @@ mod cli {
         assert_eq!(code, 0, "{err}");
         let token = out.trim();
         assert_eq!(out.lines().count(), 1);
+        // docs/signing.md's example token is exactly this one.
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/docs-example.token"),
+        )
+        .unwrap();
+        assert_eq!(example, out);
         assert!(openssl_verifies(&key_path("rsa2048.pub.pem"), token));
         let (code, out, _) = run(
             &[

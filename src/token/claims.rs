@@ -12,7 +12,7 @@ use crate::syntax::json::NodeKind;
 pub struct Claims {
     /// The video uid (`sub`).
     pub video: String,
-    /// When the token is issued ("now" for [`crate::token::sign`]'s
+    /// When the token is issued ("now" for `sign`'s
     /// checks); not written into the token.
     pub issued_at: i64,
     /// Expiry (`exp`): the token is refused from this second on. At most

@@ -6,7 +6,7 @@
 //! "accessRules"?, "downloadable"?}` (Cloudflare Stream, "Secure your
 //! Stream": signing tokens with a signing key). The repository's
 //! `docs/signing.md` records the cryptography crate chosen (`ring`) and
-//! every check [`verify`] makes.
+//! every check `verify` makes.
 
 mod claims;
 mod decode;

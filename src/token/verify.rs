@@ -175,11 +175,9 @@ impl fmt::Display for FailedCheck {
                 f.write_str("exp: missing; a token without expiry is never accepted")
             }
             FailedCheck::Time(e) => write!(f, "time: {e}"),
-            FailedCheck::Expired { expires, now } => write!(
-                f,
-                "exp: expired: exp {expires} is {} s before now {now}",
-                now.saturating_sub(*expires)
-            ),
+            FailedCheck::Expired { expires, now } => {
+                write!(f, "exp: expired: exp {expires} is at or before now {now}")
+            }
             FailedCheck::NotYetValid { not_before, now } => write!(
                 f,
                 "nbf: not yet valid: nbf {not_before} is {} s after now {now}",
