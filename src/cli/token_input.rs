@@ -42,12 +42,14 @@ pub enum TokenInputError {
 /// itself. The token is not checked here (`decode` and `verify` do).
 pub fn read(bytes: &[u8]) -> Result<String, TokenInputError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|_| TokenInputError::NotText)?.trim();
+    let untrimmed = std::str::from_utf8(bytes).map_err(|_| TokenInputError::NotText)?;
+    let text = untrimmed.trim();
     if text.is_empty() {
         return Err(TokenInputError::Empty);
     }
     if text.starts_with('{') {
-        let value: serde_json::Value = serde_json::from_str(text)
+        // Untrimmed, so that line and column are the input's.
+        let value: serde_json::Value = serde_json::from_str(untrimmed)
             .map_err(|e| TokenInputError::Json { line: e.line(), column: e.column() })?;
         return ["/result/token", "/token"]
             .iter()
