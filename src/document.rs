@@ -127,7 +127,7 @@ impl Document {
         Document::from_json(text.to_owned(), InputForm::RuleArray, limits)
     }
 
-    fn from_json(
+    pub(crate) fn from_json(
         source: String,
         form: InputForm,
         limits: &Limits,

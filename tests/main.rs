@@ -14,6 +14,8 @@ mod real_tokens;
 mod robustness;
 mod space;
 mod strategies;
+#[cfg(feature = "signing")]
+mod token;
 #[cfg(feature = "cli")]
 mod transcripts;
 mod util;

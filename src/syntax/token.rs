@@ -7,7 +7,8 @@
 
 /// Where a token was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TokenSource {
+#[non_exhaustive]
+pub enum TokenSource {
     /// `{"result": {"token": "eyJ…"}, "success": true, …}`, the response
     /// of `POST /accounts/{account_id}/stream/{identifier}/token`.
     ApiResponse,
@@ -22,7 +23,8 @@ pub(crate) enum TokenSource {
 
 /// A token found in pasted text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ExtractedToken {
+#[non_exhaustive]
+pub struct ExtractedToken {
     /// The token text, `header.payload.signature`, exactly as found (not
     /// decoded or checked beyond its shape).
     pub token: String,
@@ -43,7 +45,7 @@ pub(crate) fn is_jwt_shaped(s: &str) -> bool {
 /// anything else (a bare JWT included: it needs no extraction).
 ///
 /// Linear in the length of `text`; never panics.
-pub(crate) fn extract_token(text: &str) -> Option<ExtractedToken> {
+pub fn extract_token(text: &str) -> Option<ExtractedToken> {
     let t = text.trim();
     if t.starts_with('"') && t.ends_with('"') && t.len() >= 2 {
         let inner: String = serde_json::from_str(t).ok()?;

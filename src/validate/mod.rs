@@ -146,6 +146,17 @@ pub fn check(input: &[u8], options: &Options) -> Validation {
 }
 
 impl Validation {
+    /// A document refused before validation, with its one diagnostic.
+    #[cfg_attr(not(feature = "signing"), allow(dead_code))]
+    pub(crate) fn refused(diagnostic: Diagnostic) -> Validation {
+        Validation {
+            document: None,
+            unparsed_source: None,
+            diagnostics: vec![diagnostic],
+            rule_set: None,
+        }
+    }
+
     /// The rule set when the document has no error, else [`Invalid`] with
     /// every diagnostic (warnings included).
     ///
