@@ -22,7 +22,7 @@ data=$here/../tests/data
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(parse_validate differential geoip_bytes viewer_lines)
+    targets=(parse_validate differential geoip_bytes viewer_lines token_key)
 fi
 
 # Seed directories per target (read-only; new inputs go to corpus/TARGET).
@@ -31,6 +31,7 @@ seeds() {
         parse_validate | differential) echo "$data/rules" ;;
         geoip_bytes) echo "$data/geoip" ;;
         viewer_lines) echo "$data/viewers" ;;
+        token_key) echo "$data/keys" ;;
     esac
 }
 

@@ -108,6 +108,10 @@ codes! {
     IpPrefixTooLong = "ip-prefix-too-long", Error, r#""10.0.0.0/33""#;
     /// White space around or inside an `ip` entry.
     IpWhitespace = "ip-whitespace", Error, r#"" 10.0.0.0/8""#;
+    /// An address with a netmask or Cisco wildcard mask instead of a prefix length.
+    IpNetmask = "ip-netmask", Error, r#""198.51.100.0 255.255.255.0" (help: "198.51.100.0/24")"#;
+    /// An address range `a-b` instead of CIDR networks.
+    IpRange = "ip-range", Error, r#""198.51.100.10-198.51.100.20""#;
     /// Two values in one `ip` string: a missing comma.
     IpMissingComma = "ip-missing-comma", Error, r#""192.168.0.0/16 203.0.113.35/32""#;
     /// An IPv6 zone id, which has no meaning at the edge.
@@ -124,8 +128,10 @@ codes! {
     MisspeltField = "misspelt-field", Error, r#"{"AccessRules":[…]}"#;
     /// `exp` or `nbf` is not an integer number of seconds.
     TimeNotInteger = "time-not-integer", Error, r#"{"exp":"1767229200"}"#;
-    /// `exp`/`nbf` in milliseconds rather than seconds.
+    /// `exp`/`nbf`/`iat` in milliseconds, microseconds or nanoseconds rather than seconds.
     TimeMilliseconds = "time-milliseconds", Error, r#"{"exp":1767229200000}"#;
+    /// `exp`/`nbf`/`iat` that is no time in any unit (over 10^20, not finite).
+    TimeOutOfRange = "time-out-of-range", Error, r#"{"exp":1e30}"#;
     /// `exp` more than 24 hours after the issue time.
     ExpTooFar = "exp-too-far", Error, "exp two days from now";
     /// `exp` is not after `nbf`.
@@ -137,6 +143,8 @@ codes! {
     /// `pem` that is not base64 of a PEM RSA private key.
     InvalidPem = "invalid-pem", Error, r#"{"pem":"not base64"}"#;
 
+    /// A token payload or JWT without `exp`: nothing gives it a default.
+    MissingExp = "missing-exp", Warning, r#"{"sub":"ea95…","kid":"8f92…","accessRules":[]}"#;
     /// A rule that can never decide: earlier rules match everything it does.
     NeverDecides = "never-decides", Warning, r#"[{"type":"any","action":"block"},{"type":"ip.geoip.country","country":["DE"],"action":"allow"}]"#;
     /// A rule whose removal changes no decision.
@@ -158,6 +166,8 @@ codes! {
     NestedEntry = "nested-entry", Warning, r#"["10.0.0.0/8","10.1.0.0/16"]"#;
     /// An IPv4-mapped IPv6 entry, which never matches (viewers are IPv4).
     Ipv4MappedEntry = "ipv4-mapped-entry", Warning, r#""::ffff:192.0.2.1""#;
+    /// A NAT64, 6to4 or Teredo entry: IPv4 written as IPv6, no native IPv6 viewer.
+    Ipv4EmbeddingEntry = "ipv4-embedding-entry", Warning, r#""64:ff9b::c633:6400/120""#;
     /// A private, loopback, link-local, documentation or other non-routable
     /// range that no viewer at the edge has.
     NonRoutableEntry = "non-routable-entry", Warning, r#""127.0.0.1""#;

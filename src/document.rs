@@ -4,6 +4,7 @@ use base64::Engine;
 
 use crate::diagnostic::{Code, Diagnostic, Location, Severity};
 use crate::syntax::json::{self, LineIndex, Node, NodeKind, Span, SyntaxErrorKind};
+use crate::syntax::token::{self, TokenSource};
 
 /// Bounds on what is read, so no input allocates or recurses without bound
 /// (docs/semantics.md, fuzz/README.md).
@@ -35,9 +36,19 @@ pub enum InputForm {
     TokenRequest,
     /// A signed-token payload: the body fields plus `sub` and `kid`.
     TokenPayload,
-    /// A JWT (`header.payload.signature`, base64url); its payload is a
+    /// A JWT (`header.payload.signature`, base64url), bare, after
+    /// `Bearer ` or quoted as a JSON string; its payload is a
     /// [`InputForm::TokenPayload`]. The signature is not checked.
     Jwt,
+    /// The response of the token API,
+    /// `{"result": {"token": "eyJ…"}, "success": true, …}`: the JWT in
+    /// `result.token` is read as for [`InputForm::Jwt`].
+    TokenResponse,
+    /// A playback URL or path holding a signed token in place of the video
+    /// id (`https://customer-<code>.cloudflarestream.com/<TOKEN>/manifest/video.m3u8`,
+    /// `…/iframe`, `…/thumbnails/thumbnail.jpg`, `…/watch`): the JWT is read
+    /// as for [`InputForm::Jwt`].
+    PlaybackUrl,
 }
 
 impl InputForm {
@@ -48,7 +59,16 @@ impl InputForm {
             InputForm::TokenRequest => "token request body",
             InputForm::TokenPayload => "token payload",
             InputForm::Jwt => "JWT",
+            InputForm::TokenResponse => "token API response",
+            InputForm::PlaybackUrl => "playback URL",
         }
+    }
+
+    /// Whether the document is an already signed token (a JWT, however it
+    /// was pasted): its time findings are warnings and its positions refer
+    /// to the decoded payload.
+    pub fn is_signed_token(self) -> bool {
+        matches!(self, InputForm::Jwt | InputForm::TokenResponse | InputForm::PlaybackUrl)
     }
 }
 
@@ -101,13 +121,13 @@ impl Document {
                 return Err(Box::new(d));
             }
         };
-        if let Some(payload) = jwt_payload(text)? {
-            return Document::from_json(payload, InputForm::Jwt, limits);
+        if let Some((payload, form)) = token_payload(text)? {
+            return Document::from_json(payload, form, limits);
         }
         Document::from_json(text.to_owned(), InputForm::RuleArray, limits)
     }
 
-    fn from_json(
+    pub(crate) fn from_json(
         source: String,
         form: InputForm,
         limits: &Limits,
@@ -132,7 +152,7 @@ impl Document {
                     ),
                     _ => (Code::JsonSyntax, None),
                 };
-                let what = if form == InputForm::Jwt { "JWT payload" } else { "JSON" };
+                let what = if form.is_signed_token() { "JWT payload" } else { "JSON" };
                 // The character at the error (whole, never part of one).
                 let end = source
                     .get(e.offset..)
@@ -192,8 +212,8 @@ impl Document {
 pub(crate) fn source_text(input: &[u8]) -> Option<String> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let text = std::str::from_utf8(input).ok()?;
-    match jwt_payload(text) {
-        Ok(Some(payload)) => Some(payload),
+    match token_payload(text) {
+        Ok(Some((payload, _))) => Some(payload),
         Ok(None) => Some(text.to_owned()),
         Err(_) => None,
     }
@@ -207,6 +227,31 @@ fn root_error(code: Code, message: String, help: Option<String>) -> Diagnostic {
         message,
         help,
         related: vec![],
+    }
+}
+
+/// The decoded payload and the form when `text` is a JWT or holds one (an
+/// API response, a playback URL, a quoted token: [`token::extract_token`]).
+fn token_payload(text: &str) -> Result<Option<(String, InputForm)>, Box<Diagnostic>> {
+    let Some(found) = token::extract_token(text) else {
+        return Ok(jwt_payload(text)?.map(|p| (p, InputForm::Jwt)));
+    };
+    let form = match found.source {
+        TokenSource::ApiResponse => InputForm::TokenResponse,
+        TokenSource::Url => InputForm::PlaybackUrl,
+        TokenSource::QuotedString => InputForm::Jwt,
+    };
+    match jwt_payload(&found.token)? {
+        Some(payload) => Ok(Some((payload, form))),
+        None => Err(Box::new(root_error(
+            Code::InvalidJwt,
+            format!(
+                "the {} holds a token that is not a JWT ({} bytes, not header.payload.signature)",
+                form.describe(),
+                found.token.len()
+            ),
+            Some("paste the whole token, header.payload.signature, unchanged".into()),
+        ))),
     }
 }
 

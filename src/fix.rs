@@ -17,8 +17,8 @@ use crate::analysis::space::{self, RuleSpace};
 use crate::document::InputForm;
 use crate::rules::{Rule, RuleKind, RuleSet};
 use crate::schema::{
-    FIELD_ACCESS_RULES, FIELD_ACTION, FIELD_COUNTRY, FIELD_IP, FIELD_TYPE, TOP_FIELDS,
-    TYPE_COUNTRY, TYPE_IP_SRC,
+    FIELD_ACCESS_RULES, FIELD_ACTION, FIELD_COUNTRY, FIELD_IP, FIELD_TYPE, TYPE_COUNTRY,
+    TYPE_IP_SRC,
 };
 use crate::syntax::json::{Node, NodeKind};
 use crate::validate::Validation;
@@ -179,24 +179,14 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
     if let Err(viewer) = space::equivalent(original, &rule_set) {
         return Err(FixError::NotEquivalent(format!("{viewer:?}")));
     }
-    let (kept, dropped) = match (&document.root.kind, document.form()) {
+    // Every top-level member is kept, known or not, in the order written:
+    // fields the tool does not know are not its to drop.
+    let kept = match (&document.root.kind, document.form()) {
         (NodeKind::Object(members), form) if form != InputForm::RuleArray => {
-            let mut kept = Vec::new();
-            let mut dropped = Vec::new();
-            for m in members {
-                if TOP_FIELDS.contains(&m.key.as_str()) {
-                    kept.push((m.key.clone(), m.value.clone()));
-                } else {
-                    dropped.push(m.key.clone());
-                }
-            }
-            (Some(kept), dropped)
+            Some(members.iter().map(|m| (m.key.clone(), m.value.clone())).collect::<Vec<_>>())
         }
-        _ => (None, Vec::new()),
+        _ => None,
     };
-    for key in dropped {
-        changes.push(format!("dropped the unknown field {key:?}"));
-    }
     changes.extend(rule_field_changes(document_rules(validation)));
     Ok(Fix { rule_set, changes, kept })
 }
@@ -269,15 +259,17 @@ mod tests {
     }
 
     #[test]
-    fn keeps_token_fields_and_drops_what_takes_no_part() {
+    fn keeps_every_top_level_field_in_order_and_drops_what_takes_no_part() {
+        // Unknown top-level fields (`note`) and `flags` are kept, in the
+        // order written; a rule field that takes no part is dropped.
         let f = fixed(
-            r#"{"exp": 1767229200, "note": "x", "accessRules": [{"type":"any","ip":["1.2.3.4"],"action":"block"}]}"#,
+            r#"{"flags": {"original": true}, "exp": 1767229200, "note": "x", "accessRules": [{"type":"any","ip":["1.2.3.4"],"action":"block"}], "downloadable": true}"#,
         );
         assert_eq!(
             f.to_json(),
-            r#"{"exp":1767229200,"accessRules":[{"type":"any","action":"block"}]}"#
+            r#"{"flags":{"original":true},"exp":1767229200,"note":"x","accessRules":[{"type":"any","action":"block"}],"downloadable":true}"#
         );
-        assert!(f.changes.iter().any(|c| c.contains("\"note\"")));
+        assert!(!f.changes.iter().any(|c| c.contains("\"note\"")));
         assert!(f.changes.iter().any(|c| c.contains("\"ip\"")));
     }
 

@@ -105,6 +105,9 @@
 //! * `cli`: the `accessrules` command-line tool and its dependencies (clap,
 //!   anyhow, memchr,
 //!   indicatif, ctrlc, annotate-snippets). Not needed by library users.
+//! * `signing`: `token::sign` and `token::verify` (RS256, with
+//!   `ring`) and the signing-key reader; also makes validation's `pem`
+//!   check parse the key. [`token::decode`] needs no feature.
 //! * `internals`: test and benchmark hooks of this repository; hidden from
 //!   these docs and not covered by semantic versioning.
 
@@ -125,6 +128,7 @@ pub mod reference;
 mod rules;
 mod schema;
 mod syntax;
+pub mod token;
 mod validate;
 pub mod viewer_line;
 
@@ -141,6 +145,7 @@ pub use rules::{
 };
 pub use schema::{MAX_RULES, MAX_TOKEN_LIFETIME_SECS};
 pub use syntax::json::Span;
+pub use syntax::token::{extract_token, ExtractedToken, TokenSource};
 pub use validate::{check, Invalid, Options, Validation};
 
 /// Test and benchmark hooks of this repository (feature `internals`): the

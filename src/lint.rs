@@ -6,6 +6,7 @@ use ipnet::IpNet;
 
 use crate::analysis::space::RuleSpace;
 use crate::diagnostic::{Code, Diagnostic, Location, Related};
+use crate::interval::IntervalSet;
 use crate::rules::{network_to_string, Action, RuleKind, RuleSet};
 
 /// Where the parts of one valid rule are in the document, for findings
@@ -183,20 +184,32 @@ fn allow_list_warnings(
         let blocks_all = (i + 1..rules.len())
             .find(|&j| matches!(rules[j].kind, RuleKind::Any) && rules[j].action == Action::Block);
         let has_v4 = nets.iter().any(|n| matches!(n, IpNet::V4(_)));
-        let has_v6 = nets.iter().any(|n| matches!(n, IpNet::V6(_)));
+        // NAT64, 6to4 and Teredo entries carry IPv4: no IPv6 coverage.
+        let native_v6 = |n: &IpNet| {
+            matches!(n, IpNet::V6(_)) && crate::rules::network::ipv4_embedding(n).is_none()
+        };
+        let has_v6 = nets.iter().any(native_v6);
         // Only the first allow rule of a family-only list speaks for the
         // list; other allow rules may name the other family.
         let other_allowed = rules[..i].iter().chain(&rules[i + 1..]).any(|r| {
             r.action == Action::Allow
-                && matches!(&r.kind, RuleKind::IpSrc(n) if n.iter().any(|n| matches!(n, IpNet::V4(_)) != has_v4))
+                && matches!(&r.kind, RuleKind::IpSrc(n) if n.iter().any(|n| if has_v4 { native_v6(n) } else { matches!(n, IpNet::V4(_)) }))
         });
+        let embedding = IntervalSet::from_ranges(
+            crate::rules::network::IPV4_EMBEDDING_BLOCKS.iter().filter_map(|(b, _)| {
+                match b.parse::<IpNet>().ok()? {
+                    IpNet::V6(v6) => Some((u128::from(v6.network()), u128::from(v6.broadcast()))),
+                    IpNet::V4(_) => None,
+                }
+            }),
+        );
         let other_family_all_blocked = {
             space
                 .atoms()
                 .filter(|a| {
                     let addresses = a.ip_class().addresses();
                     if has_v4 {
-                        !addresses.v6.is_empty()
+                        !addresses.v6.difference(&embedding).is_empty()
                     } else {
                         !addresses.v4.is_empty()
                     }

@@ -30,6 +30,18 @@ pub const FIELD_DOWNLOADABLE: &str = "downloadable";
 pub const FIELD_SUB: &str = "sub";
 /// Signing-key id of a signed-token payload.
 pub const FIELD_KID: &str = "kid";
+/// Options of a request body, such as `{"original": true}` (the Workers
+/// Stream binding writes it); an object. Not part of the rules.
+pub const FIELD_FLAGS: &str = "flags";
+
+/// The expiry the service gives a request body without `exp`: one hour
+/// after issuing (`POST .../stream/{identifier}/token` reference).
+pub const SERVICE_DEFAULT_EXP_SECS: i64 = 60 * 60;
+/// How long before issuing the service sets `nbf` when the request has
+/// none: one hour (`POST .../stream/{identifier}/token` reference). The
+/// service writes no `iat`, so a token without `iat` is taken as issued
+/// at `nbf` + this (docs/semantics.md, "Token times").
+pub const SERVICE_NBF_BEFORE_ISSUE_SECS: i64 = 60 * 60;
 
 /// The `type` that matches every viewer.
 pub const TYPE_ANY: &str = "any";
@@ -55,6 +67,7 @@ pub(crate) const TOP_FIELDS: &[&str] = &[
     FIELD_SUB,
     FIELD_KID,
     FIELD_IAT,
+    FIELD_FLAGS,
 ];
 pub(crate) const RULE_FIELDS: &[&str] = &[FIELD_TYPE, FIELD_ACTION, FIELD_IP, FIELD_COUNTRY];
 pub(crate) const RULE_TYPES: &[&str] = &[TYPE_ANY, TYPE_IP_SRC, TYPE_COUNTRY];

@@ -345,3 +345,32 @@ fn cli_usage_mistakes_are_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("did you mean GB"), "{err}");
 }
+
+/// Repeated findings are grouped in the human output: the first three of a
+/// code per rule, then a count; the JSON lists every one. A one-line
+/// document renders without the line: each snippet is cut around its value.
+#[test]
+fn repeated_findings_are_grouped_and_long_lines_cut() {
+    let entries = ["\"::1\""; 10].join(",");
+    let doc = format!(r#"[{{"type":"ip.src","ip":[{entries}],"action":"block"}}]"#);
+    let (code, out, _) = run(&["validate", "-"], &doc);
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("warning[duplicate-entry]").count(), 3, "{out}");
+    assert!(out.contains("<stdin>: 6 more duplicate-entry findings in rule 0 not shown"), "{out}");
+    assert!(
+        out.contains("<stdin>: 7 more non-routable-entry findings in rule 0 not shown"),
+        "{out}"
+    );
+    assert!(out.contains("valid rule array with 1 rule: 19 warnings"), "{out}");
+    let (_, json, _) = run(&["validate", "-", "--format", "json"], &doc);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 19);
+    // A long line is cut: no output line holds the whole document.
+    let long = format!(
+        r#"[{{"type":"ip.src","ip":[{}"10.0.0.0/8"],"action":"block"}}]"#,
+        "\"8.8.8.8\",".repeat(2000)
+    );
+    let (_, out, _) = run(&["validate", "-"], &long);
+    assert!(out.lines().all(|l| l.len() < 400), "{out}");
+    assert!(out.contains("non-routable-entry"));
+}

@@ -75,7 +75,7 @@ fn generated_cases() -> Vec<(Code, Vec<u8>, String)> {
             "/0/ip",
         ),
         (Code::InvalidPem, format!(r#"{{"id": "k", "pem": "{public_key}"}}"#).into_bytes(), "/pem"),
-        (Code::KeyPairing, format!(r#"{{"pem": "{rsa}"}}"#).into_bytes(), ""),
+        (Code::KeyPairing, format!(r#"{{"pem": "{rsa}"}}"#).into_bytes(), "/pem"),
     ];
     cases.into_iter().map(|(code, doc, path)| (code, doc, path.to_owned())).collect()
 }
@@ -137,16 +137,31 @@ fn the_diagnostics_doc_lists_every_code_and_only_codes() {
 
 #[test]
 fn a_valid_key_pair_is_accepted() {
-    let rsa = b64(&format!(
-        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
-        b64("0\u{1}")
-    ));
+    // A real (test-only) key: with the `signing` feature the key is parsed.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keys/rsa2048-pkcs1.pem");
+    let rsa = b64(&std::fs::read_to_string(path).unwrap());
     let doc = format!(
         r#"{{"id": "8f926b2b01bd3ad7e65ee9ee8de8e0e1", "pem": "{rsa}", "exp": {}}}"#,
         NOW + 3600
     );
     let v = check(doc.as_bytes(), &Options::at(NOW));
     assert!(v.diagnostics().is_empty(), "{:?}", v.diagnostics());
+
+    // The shape of a key without one inside: only the byte scan (no
+    // `signing` feature) lets it through.
+    let fake = b64(&format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        b64("0\u{1}")
+    ));
+    let doc = format!(r#"{{"id": "k", "pem": "{fake}", "exp": {}}}"#, NOW + 3600);
+    let v = check(doc.as_bytes(), &Options::at(NOW));
+    let codes: Vec<&str> = v.diagnostics().iter().map(|d| d.code.as_str()).collect();
+    if cfg!(feature = "signing") {
+        assert_eq!(codes, ["invalid-pem"]);
+        assert_eq!(v.diagnostics()[0].path(), "/pem");
+    } else {
+        assert!(codes.is_empty());
+    }
 }
 
 #[test]

@@ -3,15 +3,19 @@
 
 mod cli;
 mod codes;
+mod entry_repairs;
 mod fuzz_regressions;
 mod geo;
 mod geo_faults;
 mod limits;
 mod perf_tables;
 mod props;
+mod real_tokens;
 mod robustness;
 mod space;
 mod strategies;
+#[cfg(feature = "signing")]
+mod token;
 #[cfg(feature = "cli")]
 mod transcripts;
 mod util;

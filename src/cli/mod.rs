@@ -4,14 +4,18 @@
 //! `--deny-warnings`, have warnings); 2 usage, I/O or GeoIP errors. A
 //! broken pipe on output is a quiet success.
 
+mod decode;
 mod evaluator;
 mod explain;
 mod interrupt;
 mod ip_text;
 mod output;
 mod render;
+mod sign;
 mod simulate;
 mod stream;
+mod token_input;
+mod verify;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -27,7 +31,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
     name = "accessrules",
     version,
     about = "Validate, explain and simulate the accessRules of Cloudflare Stream signed-URL tokens",
-    after_help = "RULES is a file or - for standard input: a rule array, a token request body, a token payload or a JWT.\nExit status: 0 ok, 1 invalid rules, 2 usage, I/O or GeoIP error."
+    after_help = "RULES is a file or - for standard input: a rule array, a token request body, a token payload or a JWT.\nTOKEN (verify, decode) is a file, -, the token itself, a URL holding it, or the API response.\nExit status: 0 ok, 1 invalid rules or token, 2 usage, I/O, key or GeoIP error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -42,6 +46,12 @@ enum Command {
     Simulate(SimulateArgs),
     /// Show every rule, whether it matches a viewer and why, and the decision.
     Explain(ExplainArgs),
+    /// Validate the rules, then sign a token with a signing key (RS256).
+    Sign(sign::SignArgs),
+    /// Check a token: signature, key id, time window, video and rules.
+    Verify(verify::VerifyArgs),
+    /// Show a token's header and payload (the signature is not checked).
+    Decode(decode::DecodeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -178,6 +188,9 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Decode(args) => decode::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -283,7 +296,7 @@ fn fix(validation: &Validation, name: &str) -> Outcome {
             for c in &fixed.changes {
                 let _ = writeln!(err, "{name}: {c}");
             }
-            if validation.document().is_some_and(|d| d.form() == accessrules::InputForm::Jwt) {
+            if validation.document().is_some_and(|d| d.form().is_signed_token()) {
                 let _ = writeln!(err, "{name}: this is the corrected JWT payload; sign it again");
             }
             Ok(())

@@ -3,19 +3,28 @@
 use std::io::{self, Write};
 
 use accessrules::geo::GeoDatabase;
-use accessrules::{Diagnostic, Severity, Validation};
+use accessrules::{Code, Diagnostic, Severity, Validation};
 use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 
 /// `{"valid": bool, "errors": N, "warnings": N, "diagnostics": [...]}`.
 pub fn write_json(out: &mut impl Write, v: &Validation) -> io::Result<()> {
-    let value = serde_json::json!({
-        "valid": v.is_valid(),
-        "errors": v.error_count(),
-        "warnings": v.warning_count(),
-        "diagnostics": v.diagnostics(),
-    });
-    serde_json::to_writer(&mut *out, &value)?;
-    writeln!(out)
+    // Streamed diagnostic by diagnostic: no copy of the report in memory.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    write!(
+        out,
+        "{{\"valid\":{},\"errors\":{},\"warnings\":{},\"diagnostics\":[",
+        v.is_valid(),
+        v.error_count(),
+        v.warning_count()
+    )?;
+    for (i, d) in v.diagnostics().iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut out, d)?;
+    }
+    out.write_all(b"]}\n")?;
+    out.flush()
 }
 
 /// Each diagnostic as `severity[code]: message`, ` --> file:line:column`,
@@ -29,9 +38,35 @@ pub fn write_human(
 ) -> io::Result<()> {
     let renderer = if colour { Renderer::styled() } else { Renderer::plain() };
     let source = v.source();
+    // Repeated findings are grouped: the first few of a code per rule are
+    // shown, the rest counted (the JSON output lists every one).
+    let mut seen: std::collections::HashMap<(Code, &str), usize> = Default::default();
+    let mut hidden: Vec<((Code, &str), usize)> = Vec::new();
     for d in v.diagnostics() {
+        let key = (d.code, rule_of(d.path()));
+        let n = seen.entry(key).or_insert(0);
+        *n += 1;
+        if *n > SHOWN_PER_CODE_AND_RULE {
+            match hidden.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, count)) => *count += 1,
+                None => hidden.push((key, 1)),
+            }
+            continue;
+        }
         writeln!(out, "{}", render_one(&renderer, d, source, file))?;
         writeln!(out)?;
+    }
+    for ((code, rule), count) in hidden {
+        let whom = if rule.is_empty() {
+            "the document".to_owned()
+        } else {
+            format!("rule {}", rule_index(rule))
+        };
+        writeln!(
+            out,
+            "{file}: {count} more {code} finding{} in {whom} not shown (--format json lists every one)",
+            if count == 1 { "" } else { "s" }
+        )?;
     }
     let (e, w) = (v.error_count(), v.warning_count());
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -49,23 +84,57 @@ pub fn write_human(
     }
 }
 
-/// The lines around `start..end` of `source`: `(first line number, the
-/// text, offset of the text in source)`.
-fn window(source: &str, start: usize, end: usize) -> (usize, &str, usize) {
-    let start = floor_char(source, start.min(source.len()));
-    let end = floor_char(source, end.min(source.len())).max(start);
-    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = source[end..].find('\n').map_or(source.len(), |i| end + i);
-    let line_no = source[..line_start].bytes().filter(|b| *b == b'\n').count() + 1;
-    (line_no, &source[line_start..line_end], line_start)
+/// Furthest a snippet looks for the ends of the lines it shows: a line
+/// longer than this is cut around the value, so rendering one finding costs
+/// at most this much, never the length of the line or of the document.
+const MAX_SCAN: usize = MAX_WINDOW_BYTES * 4;
+
+/// How many findings of one code in one rule the human output shows.
+const SHOWN_PER_CODE_AND_RULE: usize = 3;
+
+/// The pointer of the rule a finding is in (`/0`, `/accessRules/2`), or
+/// `""` for the document.
+fn rule_of(path: &str) -> &str {
+    let mut end = 0;
+    for (n, (i, _)) in path.match_indices('/').chain([(path.len(), "")]).enumerate().skip(1) {
+        end = i;
+        let first = &path[1..path[1..].find('/').map_or(path.len(), |j| j + 1)];
+        if n == 1 && first != "accessRules" {
+            return &path[..end];
+        }
+        if n == 2 {
+            return &path[..end];
+        }
+    }
+    &path[..end]
 }
 
-/// The byte offset of 1-based `line` and character `column` in `src`.
-fn offset_of(src: &str, line: usize, column: usize) -> Option<usize> {
-    let start = if line <= 1 { 0 } else { src.match_indices('\n').nth(line - 2)?.0 + 1 };
-    let rest = &src[start..];
-    let col = rest.char_indices().nth(column.checked_sub(1)?).map_or(rest.len(), |(i, _)| i);
-    Some(start + col)
+/// `2` of `/accessRules/2`.
+fn rule_index(rule: &str) -> &str {
+    rule.rsplit('/').next().unwrap_or(rule)
+}
+
+/// The lines around `start..end` of `source`, `(line start, line end)`, or
+/// `None` when they reach further than [`MAX_SCAN`] bytes.
+fn window(source: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let start = floor_char(source, start.min(source.len()));
+    let end = floor_char(source, end.min(source.len())).max(start);
+    if end - start > MAX_SCAN {
+        return None;
+    }
+    let back = floor_char(source, start.saturating_sub(MAX_SCAN));
+    let line_start = match source[back..start].rfind('\n') {
+        Some(i) => back + i + 1,
+        None if back == 0 => 0,
+        None => return None,
+    };
+    let ahead = floor_char(source, (end + MAX_SCAN).min(source.len()));
+    let line_end = match source[end..ahead].find('\n') {
+        Some(i) => end + i,
+        None if ahead == source.len() => source.len(),
+        None => return None,
+    };
+    Some((line_start, line_end))
 }
 
 fn ceil_char(s: &str, mut i: usize) -> usize {
@@ -121,10 +190,9 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
         for r in &d.related {
             match r.location.span {
                 Some(rs) => {
-                    let (_, text, _) = window(src, lo.min(rs.start), hi.max(rs.end));
-                    if text.lines().count() <= MAX_WINDOW_LINES
-                        && text.len() <= MAX_WINDOW_BYTES * 4
-                    {
+                    let fits = window(src, lo.min(rs.start), hi.max(rs.end))
+                        .is_some_and(|(a, b)| src[a..b].lines().count() <= MAX_WINDOW_LINES);
+                    if fits {
                         lo = lo.min(rs.start);
                         hi = hi.max(rs.end);
                         shown.push(r);
@@ -140,11 +208,18 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
                 None => notes.push(format!("{}: {}", r.label, r.location.path)),
             }
         }
-        let (mut line_no, mut text, mut offset) = window(src, lo, hi);
+        // The line of the value is known (`location.line`); a window's first
+        // line is counted back from it over at most MAX_SCAN bytes.
+        let value_line = d.location.line.unwrap_or(1);
         let mut primary = (span.start, span.end.max(span.start + 1));
-        if text.len() > MAX_WINDOW_BYTES * 4
-            || (text.len() > MAX_WINDOW_BYTES && !text.contains('\n'))
-        {
+        let (mut line_no, mut text, mut offset) = match window(src, lo, hi) {
+            Some((a, b)) if b - a <= MAX_WINDOW_BYTES || src[a..b].contains('\n') => {
+                let above = src[a..span.start.min(src.len()).max(a)].matches('\n').count();
+                (value_line.saturating_sub(above).max(1), &src[a..b], a)
+            }
+            _ => (value_line, "", usize::MAX),
+        };
+        if offset == usize::MAX {
             // One long line (or a huge window): cut around the value only.
             for r in shown.drain(..) {
                 notes.push(format!(
@@ -157,11 +232,10 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
             let end = primary.1.min(primary.0 + MAX_UNDERLINE);
             let from = floor_char(src, primary.0.saturating_sub(CUT_CONTEXT));
             let to = floor_char(src, (end + CUT_CONTEXT).min(src.len()));
-            let (l, _, _) = window(src, primary.0, primary.0);
-            let line_from = src[..primary.0].rfind('\n').map_or(0, |i| i + 1).max(from);
-            let line_to =
-                src[primary.0..].find('\n').map_or(to, |i| (primary.0 + i).min(to)).max(line_from);
-            line_no = l;
+            let p0 = floor_char(src, primary.0.min(src.len())).max(from);
+            let line_from = src[from..p0].rfind('\n').map_or(from, |i| from + i + 1);
+            let line_to = src[p0..to].find('\n').map_or(to, |i| p0 + i).max(line_from);
+            line_no = value_line;
             cut = true;
             text = &src[line_from..line_to];
             offset = line_from;
@@ -181,10 +255,26 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
         // When the underline is narrower than the value (a bad octet), the
         // value is the primary annotation, so the header's column is the
         // value's (as in the JSON output), and the bad part is marked in it.
+        // The value's start: `column` characters into its line, found
+        // within the shown text only (a cut line shows the bad part alone).
         let value_start = match (d.location.line, d.location.column) {
-            (Some(l), Some(c)) => offset_of(src, l, c).filter(|&o| o < primary.0 && o >= offset),
+            (Some(l), Some(c)) if !cut && l >= line_no => {
+                let lines_down = l - line_no;
+                let line_off = if lines_down == 0 {
+                    Some(0)
+                } else {
+                    text.match_indices('\n').nth(lines_down - 1).map(|(i, _)| i + 1)
+                };
+                line_off.and_then(|lo| {
+                    let rest = &text[lo..];
+                    let col =
+                        rest.char_indices().nth(c.checked_sub(1)?).map_or(rest.len(), |(i, _)| i);
+                    Some(offset + lo + col)
+                })
+            }
             _ => None,
-        };
+        }
+        .filter(|&o| o < primary.0 && o >= offset);
         let mut snippet = Snippet::source(text_buf.as_str()).line_start(line_no);
         match value_start {
             Some(v) => {

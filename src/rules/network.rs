@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 
 use crate::diagnostic::Code;
+use crate::interval::IntervalSet;
 
 /// Why an `ip` entry is invalid: a code, a message naming the value, an
 /// optional help, and the byte range inside the entry string to underline.
@@ -54,6 +55,9 @@ pub(crate) fn parse_entry(s: &str) -> Result<IpNet, EntryError> {
     if trimmed.is_empty() {
         return Err(EntryError::new(Code::IpEmpty, format!("{s:?} is blank"))
             .help("remove the blank entry"));
+    }
+    if let Some(e) = repair(trimmed) {
+        return Err(e);
     }
     let parts: Vec<&str> = trimmed
         .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
@@ -116,6 +120,104 @@ pub(crate) fn parse_entry(s: &str) -> Result<IpNet, EntryError> {
             format!("prefix length /{prefix} in {s:?} is over {max}"),
         )
     })
+}
+
+/// What an entry that is not one network meant, when that is clear: a
+/// range `a-b` (help: its minimal CIDR cover), an address with a netmask or
+/// a Cisco wildcard mask (help: the prefix form; none for a non-contiguous
+/// or ambiguous mask), or one network with white space inside (help: the
+/// value joined). Two complete values are left to `ip-missing-comma`.
+fn repair(t: &str) -> Option<EntryError> {
+    let host = |x: &str| -> Option<IpAddr> {
+        let x = x.trim();
+        (!x.contains('/')).then(|| parse_entry(x).ok()).flatten().map(|n| n.addr())
+    };
+    if let Some((a, b)) = t.split_once('-') {
+        let (lo, hi) = (host(a)?, host(b)?);
+        let mut e = EntryError::new(
+            Code::IpRange,
+            format!("{t:?} is a range; `ip` entries are addresses and CIDR networks"),
+        );
+        let cover = match (lo, hi) {
+            (IpAddr::V4(lo), IpAddr::V4(hi)) if lo <= hi => {
+                IntervalSet::from_range(u32::from(lo), u32::from(hi)).to_networks()
+            }
+            (IpAddr::V6(lo), IpAddr::V6(hi)) if lo <= hi => {
+                IntervalSet::from_range(u128::from(lo), u128::from(hi)).to_networks()
+            }
+            _ => {
+                e.message = format!("{t:?} is a range from a higher to a lower address, or across families; `ip` entries are addresses and CIDR networks");
+                return Some(e);
+            }
+        };
+        let list: Vec<String> =
+            cover.iter().map(|n| format!("{:?}", crate::rules::network_to_string(n))).collect();
+        return Some(e.help(format!(
+            "write the range as {} entr{}: {}",
+            list.len(),
+            if list.len() == 1 { "y" } else { "ies" },
+            list.join(", ")
+        )));
+    }
+    let two: Vec<&str> =
+        t.split(|c: char| c.is_whitespace() || c == '/').filter(|p| !p.is_empty()).collect();
+    if let [addr, mask] = two[..] {
+        if let (Some(IpAddr::V4(addr)), Some(IpAddr::V4(mask))) = (host(addr), host(mask)) {
+            let m = u32::from(mask);
+            let netmask = m.leading_ones() + m.trailing_zeros() == 32;
+            let wildcard = m.leading_zeros() + m.trailing_ones() == 32;
+            let octets = mask.octets();
+            let mask_like = netmask
+                || wildcard
+                || ((octets[0] == 255 || octets[0] == 0)
+                    && octets.iter().all(|o| {
+                        o.leading_ones() + o.trailing_zeros() == 8
+                            || o.leading_zeros() + o.trailing_ones() == 8
+                    }));
+            if mask_like {
+                let mut e = EntryError::new(
+                    Code::IpNetmask,
+                    format!("{t:?} gives a mask; `ip` entries take a prefix length"),
+                );
+                let prefix = match (netmask, wildcard) {
+                    (true, true) => {
+                        e.message = format!("{t:?} gives the mask {mask}, which reads as a netmask and as a wildcard mask with opposite meanings; `ip` entries take a prefix length");
+                        return Some(e);
+                    }
+                    (true, false) => m.leading_ones(),
+                    (false, true) => m.leading_zeros(),
+                    (false, false) => {
+                        e.message = format!("{t:?} gives the mask {mask}, which is not contiguous: no prefix length means it");
+                        return Some(e);
+                    }
+                };
+                let net = ipnet::Ipv4Net::new(addr, prefix as u8).ok()?.trunc();
+                let kind = if netmask { "netmask" } else { "wildcard mask" };
+                e.message = format!(
+                    "{t:?} gives the {kind} {mask}; `ip` entries take a prefix length (/{prefix})"
+                );
+                return Some(e.help(format!(
+                    "write {:?}",
+                    crate::rules::network_to_string(&IpNet::V4(net))
+                )));
+            }
+        }
+    }
+    if t.contains(char::is_whitespace) {
+        let joined: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+        let pieces: Vec<&str> = t.split_whitespace().collect();
+        let all_values = pieces.iter().all(|p| parse_entry(p).is_ok());
+        if !all_values && parse_entry(&joined).is_ok() {
+            return Some(
+                EntryError::new(
+                    Code::IpWhitespace,
+                    format!("{t:?} has white space inside one network"),
+                )
+                .help(format!("write {joined:?}")),
+            );
+        }
+    }
+    None
 }
 
 fn strip_zone(s: &str, pct: usize) -> String {
@@ -233,6 +335,24 @@ fn parse_v4(a: &str, s: &str, base: usize) -> Result<Ipv4Addr, EntryError> {
         .part(part.0, part.1));
     }
     Ok(Ipv4Addr::from(out))
+}
+
+/// The IPv6 blocks that carry IPv4 addresses (translation and tunnels):
+/// an entry inside one is written "as the IPv6 variant" of IPv4 networks,
+/// and no native IPv6 viewer is in it.
+pub(crate) const IPV4_EMBEDDING_BLOCKS: &[(&str, &str)] = &[
+    ("64:ff9b::/96", "the NAT64 well-known prefix (RFC 6052)"),
+    ("2002::/16", "the 6to4 block (RFC 3056)"),
+    ("2001::/32", "the Teredo block (RFC 4380)"),
+];
+
+/// Which IPv4-carrying block of [`IPV4_EMBEDDING_BLOCKS`] `net` lies in.
+pub(crate) fn ipv4_embedding(net: &IpNet) -> Option<&'static str> {
+    let IpNet::V6(_) = net else { return None };
+    IPV4_EMBEDDING_BLOCKS.iter().find_map(|(block, what)| {
+        let block: IpNet = block.parse().ok()?;
+        (block.contains(&net.network()) && block.contains(&net.broadcast())).then_some(*what)
+    })
 }
 
 /// Why an address is not one a viewer at the edge can have, or `None` for a

@@ -2,3 +2,4 @@
 //! of every value and key, so diagnostics can point into the source text.
 
 pub(crate) mod json;
+pub(crate) mod token;

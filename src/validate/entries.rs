@@ -177,6 +177,18 @@ impl<'a> Cx<'a> {
                 return;
             }
         }
+        if let Some(what) = ip::ipv4_embedding(net) {
+            self.push(
+                Code::Ipv4EmbeddingEntry,
+                path,
+                span,
+                format!(
+                    "{written:?} is in {what}, which carries IPv4 addresses as IPv6: it does not cover native IPv6 viewers"
+                ),
+                Some("list the IPv4 networks as IPv4 and the viewers' native IPv6 networks as IPv6".into()),
+            );
+            return;
+        }
         if let Some(what) = ip::non_routable(net) {
             self.push(
                 Code::NonRoutableEntry,
@@ -217,12 +229,17 @@ impl<'a> Cx<'a> {
             return;
         }
         redundant.sort_unstable();
-        let dropped: Vec<usize> = redundant.iter().map(|(i, _)| *i).collect();
-        let merged: Vec<String> = (0..nets.len())
-            .filter(|i| !dropped.contains(i))
-            .map(|i| format!("{:?}", network_to_string(&nets[i].trunc())))
-            .collect();
-        let help = if merged.len() <= 16 {
+        // Linear in the list: a mark per entry (not a search per entry).
+        let mut dropped = vec![false; nets.len()];
+        for (i, _) in &redundant {
+            dropped[*i] = true;
+        }
+        let kept = dropped.iter().filter(|d| !**d).count();
+        let help = if kept <= 16 {
+            let merged: Vec<String> = (0..nets.len())
+                .filter(|i| !dropped[*i])
+                .map(|i| format!("{:?}", network_to_string(&nets[i].trunc())))
+                .collect();
             format!("write [{}]", merged.join(", "))
         } else {
             "remove the repeated entries".into()

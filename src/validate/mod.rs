@@ -15,7 +15,7 @@ mod top_level;
 use std::fmt;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
-use crate::document::{Document, InputForm, Limits};
+use crate::document::{Document, Limits};
 use crate::lint::{self};
 use crate::rules::RuleSet;
 use crate::syntax::json::Span;
@@ -146,6 +146,17 @@ pub fn check(input: &[u8], options: &Options) -> Validation {
 }
 
 impl Validation {
+    /// A document refused before validation, with its one diagnostic.
+    #[cfg_attr(not(feature = "signing"), allow(dead_code))]
+    pub(crate) fn refused(diagnostic: Diagnostic) -> Validation {
+        Validation {
+            document: None,
+            unparsed_source: None,
+            diagnostics: vec![diagnostic],
+            rule_set: None,
+        }
+    }
+
     /// The rule set when the document has no error, else [`Invalid`] with
     /// every diagnostic (warnings included).
     ///
@@ -243,15 +254,25 @@ pub(crate) fn validate(document: Document, options: &Options) -> Validation {
     let rules_node = cx.top_level();
     let mut rules = Vec::new();
     let mut sources = Vec::new();
+    let errors_before_rules = cx.diags.iter().filter(|d| d.is_error()).count();
+    let rules_read = rules_node.is_some();
     if let Some((node, path)) = rules_node {
         cx.rule_array(node, &path, &mut rules, &mut sources);
     }
     let has_error = cx.diags.iter().any(Diagnostic::is_error);
-    let rule_set = (!has_error).then(|| RuleSet::new(rules.into_iter().flatten().collect()));
+    // The rule warnings need only the rules: they are computed whenever the
+    // rule list itself has no error, even when a token field (`exp`, `pem`,
+    // an unknown field) has one, so that one run reports every finding.
+    // Errors in the rule list (or a rule list that could not be found)
+    // leave no rule set to reason about.
+    let rule_errors = cx.diags.iter().filter(|d| d.is_error()).count() - errors_before_rules;
+    let rules_usable = rule_errors == 0 && (rules_read || !has_error);
+    let usable = rules_usable.then(|| RuleSet::new(rules.into_iter().flatten().collect()));
     let mut diagnostics = cx.diags;
-    if let Some(rule_set) = &rule_set {
-        diagnostics.extend(lint::rule_warnings(rule_set, &sources));
+    if let Some(usable) = &usable {
+        diagnostics.extend(lint::rule_warnings(usable, &sources));
     }
+    let rule_set = if has_error { None } else { usable };
     diagnostics.sort_by_key(|d| (d.location.span.map_or(usize::MAX, |s| s.start), d.severity));
     Validation { document: Some(document), unparsed_source: None, diagnostics, rule_set }
 }
@@ -264,7 +285,7 @@ struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     fn is_jwt(&self) -> bool {
-        self.doc.form() == InputForm::Jwt
+        self.doc.form().is_signed_token()
     }
 
     fn push(
@@ -435,8 +456,8 @@ mod tests {
         has(r#"{"exp": 1767400000}"#, "exp-too-far", "/exp");
         has(r#"{"exp": 1767220000}"#, "expired", "/exp");
         has(r#"{"exp": 1767229200, "nbf": 1767229200}"#, "exp-not-after-nbf", "/exp");
-        has(r#"{"id": "k"}"#, "key-pairing", "");
-        has(r#"{"pem": "x"}"#, "key-pairing", "");
+        has(r#"{"id": "k"}"#, "key-pairing", "/id");
+        has(r#"{"pem": "x"}"#, "key-pairing", "/pem");
         has(r#"{"id": "k", "pem": "not base64!"}"#, "invalid-pem", "/pem");
         has(r#"{"downloadable": "yes"}"#, "wrong-type", "/downloadable");
         assert!(run(r#"{"exp": 1767229200, "nbf": 1767225600, "accessRules": []}"#).is_valid());
