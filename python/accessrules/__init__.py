@@ -16,6 +16,7 @@ GeoIP database: the one embedded in the package by default, or
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from accessrules._accessrules import (
@@ -23,8 +24,11 @@ from accessrules._accessrules import (
     Diagnostic,
     ExportedArray,
     GeoIPError,
+    InvalidKey,
     InvalidRules,
+    InvalidToken,
     Validation,
+    VerifiedToken,
     __version__,
 )
 from accessrules import _accessrules as _native
@@ -38,6 +42,12 @@ __all__ = [
     "InvalidRules",
     "GeoIPError",
     "ExportedArray",
+    "sign",
+    "verify",
+    "decode",
+    "InvalidKey",
+    "InvalidToken",
+    "VerifiedToken",
     "__version__",
 ]
 
@@ -158,3 +168,67 @@ class Matcher:
 
     def __repr__(self) -> str:
         return repr(self._native)
+
+
+Key = Union[str, bytes, "os.PathLike[str]"]
+
+
+def _key_bytes(key: Key) -> bytes:
+    """Key material: a path (``os.PathLike``) is read; ``str``/``bytes`` are
+    the key itself (PEM, JWK, or the JSON of ``POST .../stream/keys``)."""
+    if isinstance(key, os.PathLike):
+        with open(key, "rb") as f:
+            return f.read()
+    if isinstance(key, str):
+        return key.encode("utf-8")
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        return bytes(key)
+    raise TypeError("key must be str, bytes or a path, not " + type(key).__name__)
+
+
+def sign(
+    rules: Rules,
+    key: Key,
+    video: str,
+    *,
+    key_id: Optional[str] = None,
+    exp: Optional[int] = None,
+    ttl: Optional[int] = None,
+    nbf: Optional[int] = None,
+    downloadable: Optional[bool] = None,
+    now: Optional[int] = None,
+) -> str:
+    """An RS256 Stream token for ``video`` carrying the checked ``rules``.
+    A request body's ``exp``, ``nbf`` and ``downloadable`` are used unless
+    given here; ``exp`` defaults to one hour after ``now`` and may be at
+    most 24 hours after it. Raises ``InvalidRules`` (rules with errors),
+    ``InvalidKey`` and ``ValueError`` (claims the service would refuse)."""
+    return _native.sign(
+        _rule_bytes(rules), _key_bytes(key), video, key_id=key_id, exp=exp, ttl=ttl,
+        nbf=nbf, downloadable=downloadable, now=now,
+    )
+
+
+def verify(
+    token: str,
+    key: Key,
+    *,
+    key_id: Optional[str] = None,
+    now: Optional[int] = None,
+    leeway: int = 0,
+    video: Optional[str] = None,
+) -> VerifiedToken:
+    """Checks an RS256 Stream token: shape, algorithm (exactly RS256), key
+    id, signature over the bytes as received, ``exp``/``nbf`` (with
+    ``leeway`` seconds), ``sub`` when ``video`` is given, and the rules.
+    Raises ``InvalidToken`` (``.failures`` names each failed check) or
+    ``InvalidKey``."""
+    return _native.verify(
+        token, _key_bytes(key), key_id=key_id, now=now, leeway=leeway, video=video
+    )
+
+
+def decode(token: str) -> dict:
+    """``{"header": ..., "payload": ...}`` of a token; the signature is NOT
+    checked. Raises ``InvalidToken`` for a malformed token."""
+    return _native.decode(token)

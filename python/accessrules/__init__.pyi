@@ -67,3 +67,45 @@ class Matcher:
     def decide_batch(
         self, ips: Any, countries: Any = None, *, errors: str = "raise"
     ) -> Tuple[Any, Any]: ...
+
+class InvalidKey(ValueError): ...
+
+class InvalidToken(ValueError):
+    failures: List[str]
+
+class VerifiedToken:
+    @property
+    def video(self) -> Optional[str]: ...
+    @property
+    def expires(self) -> int: ...
+    @property
+    def not_before(self) -> Optional[int]: ...
+    @property
+    def rules(self) -> str: ...
+    @property
+    def diagnostics(self) -> List[Diagnostic]: ...
+
+Key = Union[str, bytes, Any]
+
+def sign(
+    rules: Rules,
+    key: Key,
+    video: str,
+    *,
+    key_id: Optional[str] = None,
+    exp: Optional[int] = None,
+    ttl: Optional[int] = None,
+    nbf: Optional[int] = None,
+    downloadable: Optional[bool] = None,
+    now: Optional[int] = None,
+) -> str: ...
+def verify(
+    token: str,
+    key: Key,
+    *,
+    key_id: Optional[str] = None,
+    now: Optional[int] = None,
+    leeway: int = 0,
+    video: Optional[str] = None,
+) -> VerifiedToken: ...
+def decode(token: str) -> dict: ...

@@ -7,6 +7,7 @@
 //! (`__arrow_c_array__`), so no Python object is made per row.
 
 mod arrow;
+mod token;
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -355,6 +356,7 @@ fn _accessrules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arrow::ExportedArray>()?;
     m.add("InvalidRules", m.py().get_type::<InvalidRules>())?;
     m.add("GeoIPError", m.py().get_type::<GeoIPError>())?;
+    token::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
