@@ -219,7 +219,9 @@ pub fn diff(old: &RuleSet, new: &RuleSet) -> Result<Diff, TooManyToAnalyse> {
                 // Every class is non-empty.
                 (None, None) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             };
-            let witness = Viewer::new(ip, codes.min());
+            // An assigned code when there is one: `simulate --country` takes any.
+            let country = codes.iter().find(|c| crate::country::is_assigned(*c)).or(codes.min());
+            let witness = Viewer::new(ip, country);
             Change {
                 from,
                 to,

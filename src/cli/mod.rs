@@ -4,12 +4,14 @@
 //! `--deny-warnings`, have warnings); 2 usage, I/O or GeoIP errors. A
 //! broken pipe on output is a quiet success.
 
+mod diff;
 mod evaluator;
 mod explain;
 mod interrupt;
 mod ip_text;
 mod output;
 mod render;
+mod report;
 mod simulate;
 mod stream;
 
@@ -42,6 +44,11 @@ enum Command {
     Simulate(SimulateArgs),
     /// Show every rule, whether it matches a viewer and why, and the decision.
     Explain(ExplainArgs),
+    /// Compare two rule documents: every region of viewers they decide
+    /// differently (exit 0 equivalent, 1 different, 2 invalid or error).
+    Diff(diff::DiffArgs),
+    /// What a rule document does: per rule, the addresses and countries it decides.
+    Report(report::ReportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -139,6 +146,9 @@ enum Failure {
     Invalid,
     /// Exit 2: usage, I/O or GeoIP error, with the message to print.
     Error(anyhow::Error),
+    /// Another exit status, everything already printed (`diff`: 1 when the
+    /// documents differ, 2 when one is invalid).
+    Status(u8),
 }
 
 impl From<anyhow::Error> for Failure {
@@ -178,10 +188,13 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Report(args) => report::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid) => ExitCode::from(1),
+        Err(Failure::Status(code)) => ExitCode::from(code),
         Err(Failure::Error(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(Failure::Error(e)) => {
             eprintln!("accessrules: error: {e:#}");
