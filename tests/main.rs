@@ -2,6 +2,7 @@
 //! test binary, which compiles faster than one binary per file.
 
 mod cli;
+mod diff;
 mod codes;
 mod fuzz_regressions;
 mod geo;
