@@ -2,8 +2,8 @@
 //! test binary, which compiles faster than one binary per file.
 
 mod cli;
-mod diff;
 mod codes;
+mod diff;
 mod fuzz_regressions;
 mod geo;
 mod geo_faults;

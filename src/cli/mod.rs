@@ -301,6 +301,12 @@ fn fix(validation: &Validation, name: &str) -> Outcome {
             }
             Ok(())
         }
+        Err(e @ accessrules::FixError::TooManyRules { .. }) => {
+            let colour = use_colour(io::stderr().is_terminal());
+            render::write_human(&mut io::stderr().lock(), validation, name, colour)?;
+            eprintln!("{name}: no fix: {e}");
+            Err(Failure::Invalid)
+        }
         Err(accessrules::FixError::Invalid) => {
             let colour = use_colour(io::stderr().is_terminal());
             render::write_human(&mut io::stderr().lock(), validation, name, colour)?;
