@@ -193,7 +193,7 @@ pub fn report(rules: &RuleSet, geoip: Option<&GeoDatabase>) -> Result<Report, To
             sweep(&p4, &g4, |lo, hi, m, c| {
                 visit(u128::from(lo), u128::from(hi - lo) + 1, false, m, c)
             });
-            let g6 = db.country_ranges_v6();
+            let g6 = db.country_ranges_v6(&g4);
             sweep(&p6, &g6, |lo, hi, m, c| visit(lo, (hi - lo).saturating_add(1), true, m, c));
         }
         None => {

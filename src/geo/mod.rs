@@ -651,13 +651,15 @@ impl GeoDatabase {
 
     /// [`GeoDatabase::country_ranges_v4`] for IPv6: the whole line (the
     /// IPv4-mapped block included), ranges aliasing the IPv4 table expanded
-    /// into the IPv4 ranges they read.
-    pub(crate) fn country_ranges_v6(&self) -> Vec<(u128, u128, Option<CountryCode>)> {
+    /// into the IPv4 ranges they read (`v4`: the IPv4 ranges).
+    pub(crate) fn country_ranges_v6(
+        &self,
+        v4: &[(u32, u32, Option<CountryCode>)],
+    ) -> Vec<(u128, u128, Option<CountryCode>)> {
         let starts: Vec<(u128, u16)> = self.table.v6_entries().collect();
         if starts.is_empty() {
             return vec![(0, u128::MAX, None)];
         }
-        let v4 = self.country_ranges_v4();
         let mut out = Vec::with_capacity(starts.len());
         if starts[0].0 != 0 {
             out.push((0, starts[0].0 - 1, None));
