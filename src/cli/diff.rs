@@ -109,13 +109,38 @@ pub fn viewer_text(v: &Viewer) -> String {
     }
 }
 
-/// A count of IPv6 addresses for people: exact below 2^64, else in /64s.
+/// A count of IPv6 addresses for people: exact below 2^64, else in /64s,
+/// with the share of the IPv6 viewer space.
 pub fn ipv6_amount(n: u128) -> String {
     if n < 1 << 64 {
         format!("{n} IPv6 addresses")
     } else {
         let about = if n % (1 << 64) == 0 { "" } else { "about " };
-        format!("{about}{} IPv6 /64s", n >> 64)
+        format!("{about}{} IPv6 /64s ({} of IPv6)", n >> 64, percent(n, V6_TOTAL))
+    }
+}
+
+/// IPv4 addresses.
+pub const V4_TOTAL: u128 = 1 << 32;
+/// IPv6 viewer addresses: all but the IPv4-mapped block.
+pub const V6_TOTAL: u128 = u128::MAX - (1 << 32) + 1;
+
+/// `n` of `total` for people: `0%` and `100%` only when exact, else
+/// `<0.01%`, `37.12%`, `>99.99%`.
+pub fn percent(n: u128, total: u128) -> String {
+    if n == 0 {
+        return "0%".into();
+    }
+    if n >= total {
+        return "100%".into();
+    }
+    let share = n as f64 / total as f64;
+    if share < 0.0001 {
+        "<0.01%".into()
+    } else if share > 0.9999 {
+        ">99.99%".into()
+    } else {
+        format!("{:.2}%", share * 100.0)
     }
 }
 
@@ -150,14 +175,11 @@ fn write_human(out: &mut impl Write, d: &Diff, old: &str, new: &str) -> io::Resu
     for (k, c) in d.changes.iter().enumerate() {
         write_change(out, k, c)?;
     }
-    let v4: u64 = d.changes.iter().map(|c| c.ipv4_addresses).sum();
-    let v6: u128 = d.changes.iter().map(|c| c.ipv6_addresses).fold(0, u128::saturating_add);
     let n = d.changes.len();
     writeln!(
         out,
-        "{old} -> {new}: {n} change{}, for viewers at {v4} IPv4 addresses and {}",
-        if n == 1 { "" } else { "s" },
-        ipv6_amount(v6)
+        "{old} -> {new}: {n} change{} (regions of viewers decided differently)",
+        if n == 1 { "" } else { "s" }
     )
 }
 
@@ -170,8 +192,9 @@ fn write_change(out: &mut impl Write, k: usize, c: &Change) -> io::Result<()> {
     }
     writeln!(
         out,
-        "  addresses: {} IPv4, {}: {}",
+        "  addresses: {} IPv4 ({}), {}: {}",
         c.ipv4_addresses,
+        percent(u128::from(c.ipv4_addresses), V4_TOTAL),
         ipv6_amount(c.ipv6_addresses),
         nets.join(", ")
     )?;

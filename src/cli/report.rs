@@ -8,8 +8,9 @@ use accessrules::{Countries, CountryCode, Report};
 use anyhow::anyhow;
 use clap::Args;
 
-use super::diff::viewer_text;
+use super::diff::{percent, viewer_text, V4_TOTAL, V6_TOTAL};
 use super::{open_geo, render, valid_rules, DiagnosticFormat, GeoArgs, Outcome, RulesArgs};
+use accessrules::Coverage;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -49,19 +50,12 @@ pub fn run(args: ReportArgs) -> Outcome {
     Ok(())
 }
 
-/// A share for people: `0%`, `<0.01%`, `37.12%`, `>99.99%`, `100%`.
-fn percent(share: f64) -> String {
-    if share <= 0.0 {
-        "0%".into()
-    } else if share < 0.0001 {
-        "<0.01%".into()
-    } else if share >= 1.0 {
-        "100%".into()
-    } else if share > 0.9999 {
-        ">99.99%".into()
-    } else {
-        format!("{:.2}%", share * 100.0)
-    }
+fn p4(c: &Coverage) -> String {
+    percent(u128::from(c.ipv4_addresses), V4_TOTAL)
+}
+
+fn p6(c: &Coverage) -> String {
+    percent(c.ipv6_addresses, V6_TOTAL)
 }
 
 fn codes(c: &Countries) -> Vec<CountryCode> {
@@ -113,8 +107,8 @@ fn write_table(out: &mut impl Write, r: &Report) -> io::Result<()> {
             [
                 rc.rule.to_string(),
                 format!("{} {}", rc.action, rc.kind),
-                percent(rc.coverage.ipv4_share),
-                percent(rc.coverage.ipv6_share),
+                p4(&rc.coverage),
+                p6(&rc.coverage),
                 countries,
                 rc.witness.as_ref().map_or("-".into(), viewer_text),
             ]
@@ -122,8 +116,8 @@ fn write_table(out: &mut impl Write, r: &Report) -> io::Result<()> {
         .chain(std::iter::once([
             "-".into(),
             format!("{} (default)", accessrules::DEFAULT_ACTION),
-            percent(r.default.ipv4_share),
-            percent(r.default.ipv6_share),
+            p4(&r.default),
+            p6(&r.default),
             "-".into(),
             "-".into(),
         ]))
@@ -155,19 +149,19 @@ fn write_table(out: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(
         out,
         "allowed: {} of IPv4, {} of IPv6; blocked: {} of IPv4, {} of IPv6",
-        percent(r.allowed.ipv4_share),
-        percent(r.allowed.ipv6_share),
-        percent(r.blocked.ipv4_share),
-        percent(r.blocked.ipv6_share)
+        p4(&r.allowed),
+        p6(&r.allowed),
+        p4(&r.blocked),
+        p6(&r.blocked)
     )?;
     let u = &r.unknown_country;
     writeln!(
         out,
         "unknown country: {} of IPv4 ({} allowed), {} of IPv6 ({} allowed)",
-        percent(u.coverage.ipv4_share),
-        percent(u.allowed.ipv4_share),
-        percent(u.coverage.ipv6_share),
-        percent(u.allowed.ipv6_share)
+        p4(&u.coverage),
+        p4(&u.allowed),
+        p6(&u.coverage),
+        p6(&u.allowed)
     )?;
     if !r.never_decide.is_empty() {
         let list = r.never_decide.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
