@@ -13,7 +13,6 @@ use accessrules::{check, diff, report, GeoDatabase, Options, RuleSet};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 #[path = "support/inputs.rs"]
-#[allow(dead_code)]
 mod inputs;
 
 fn rules_of(json: &str) -> RuleSet {

@@ -142,7 +142,7 @@ impl Change {
 /// the viewer space (address × country, unknown country included) where
 /// their actions differ, with sizes and a witness.
 ///
-/// Cost: one joint [`RuleSpace`] (O(N log N) in the networks) and a pass
+/// Cost: one joint partition of the viewer space (O(N log N) in the networks) and a pass
 /// over its atoms.
 ///
 /// # Errors

@@ -124,7 +124,7 @@ struct Acc {
 /// unknown country, and the rules that decide nothing. With `geoip`, each
 /// address has its database country.
 ///
-/// Cost: one [`RuleSpace`]; with a database, one sweep of its range table
+/// Cost: one partition of the viewer space; with a database, one sweep of its range table
 /// (a few milliseconds for the embedded one).
 ///
 /// # Errors

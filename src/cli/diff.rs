@@ -115,7 +115,7 @@ pub fn ipv6_amount(n: u128) -> String {
     if n < 1 << 64 {
         format!("{n} IPv6 addresses")
     } else {
-        let about = if n % (1 << 64) == 0 { "" } else { "about " };
+        let about = if n.is_multiple_of(1 << 64) { "" } else { "about " };
         format!("{about}{} IPv6 /64s ({} of IPv6)", n >> 64, percent(n, V6_TOTAL))
     }
 }
@@ -343,7 +343,7 @@ fn replay(args: &DiffArgs, old: &RuleSet, new: &RuleSet, input: &str) -> Outcome
     }
     flush(&mut batch, &mut tallies, &mut unchanged);
     drop(err);
-    tallies.sort_by(|x, y| y.count.cmp(&x.count));
+    tallies.sort_by_key(|t| std::cmp::Reverse(t.count));
     let changed: u64 = tallies.iter().map(|t| t.count).sum();
     let mut out = io::stdout().lock();
     match args.format {
