@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::analysis::space::{self, RuleSpace};
 use crate::document::InputForm;
 use crate::rules::{Rule, RuleKind, RuleSet};
+use crate::schema::MAX_RULES;
 use crate::schema::{
     FIELD_ACCESS_RULES, FIELD_ACTION, FIELD_COUNTRY, FIELD_IP, FIELD_TYPE, TYPE_COUNTRY,
     TYPE_IP_SRC,
@@ -107,6 +108,18 @@ pub enum FixError {
     /// The document has errors; errors are never fixed automatically.
     #[error("the document has errors; fix them first")]
     Invalid,
+    /// The document has more than [`crate::MAX_RULES`] rules and no
+    /// equivalent rewrite of at most that many was found.
+    #[error(
+        "{rules} rules; the smallest equivalent rewrite found (merging, reordering and removing rules) needs {best}, and the service accepts at most {max}",
+        max = crate::MAX_RULES
+    )]
+    TooManyRules {
+        /// Rules in the document.
+        rules: usize,
+        /// Rules in the smallest equivalent rewrite found.
+        best: usize,
+    },
     /// The correction failed its proof (a bug): it is not offered.
     #[error("the corrected rules decide differently for viewer {0}; no fix is offered")]
     NotEquivalent(String),
@@ -119,7 +132,8 @@ pub enum FixError {
 /// [`FixError::Invalid`] for a document with errors;
 /// [`FixError::NotEquivalent`] if the correction would change a decision.
 pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
-    let original = validation.rule_set().ok_or(FixError::Invalid)?;
+    let original =
+        validation.rule_set().or_else(|| validation.rules_over_limit()).ok_or(FixError::Invalid)?;
     let document = validation.document().ok_or(FixError::Invalid)?;
     let mut changes = Vec::new();
     let mut rules: Vec<(usize, Rule)> = Vec::new();
@@ -156,8 +170,37 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
         };
         rules.push((i, Rule { kind, action: rule.action }));
     }
-    // Remove never-deciding and redundant rules one at a time, last first,
-    // redoing the analysis after each removal.
+    remove_needless(&mut rules, &mut changes);
+    // Over the service's limit: merge rules of one type and action, moving
+    // one next to the other where the rules between allow it.
+    while rules.len() > MAX_RULES {
+        let Some(merged) = merge_one(&rules) else { break };
+        changes.push(merged.1);
+        rules = merged.0;
+        remove_needless(&mut rules, &mut changes);
+    }
+    if rules.len() > MAX_RULES {
+        return Err(FixError::TooManyRules { rules: original.rules.len(), best: rules.len() });
+    }
+    let rule_set = RuleSet::new(rules.into_iter().map(|(_, r)| r).collect());
+    if let Err(viewer) = space::equivalent(original, &rule_set) {
+        return Err(FixError::NotEquivalent(format!("{viewer:?}")));
+    }
+    // Every top-level member is kept, known or not, in the order written:
+    // fields the tool does not know are not its to drop.
+    let kept = match (&document.root.kind, document.form()) {
+        (NodeKind::Object(members), form) if form != InputForm::RuleArray => {
+            Some(members.iter().map(|m| (m.key.clone(), m.value.clone())).collect::<Vec<_>>())
+        }
+        _ => None,
+    };
+    changes.extend(rule_field_changes(document_rules(validation)));
+    Ok(Fix { rule_set, changes, kept })
+}
+
+/// Removes never-deciding and redundant rules one at a time, last first,
+/// redoing the analysis after each removal.
+fn remove_needless(rules: &mut Vec<(usize, Rule)>, changes: &mut Vec<String>) {
     'outer: loop {
         let current = RuleSet::new(rules.iter().map(|(_, r)| r.clone()).collect());
         let Some(space) = RuleSpace::try_new(&current) else { break };
@@ -175,20 +218,77 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
         }
         break;
     }
-    let rule_set = RuleSet::new(rules.into_iter().map(|(_, r)| r).collect());
-    if let Err(viewer) = space::equivalent(original, &rule_set) {
-        return Err(FixError::NotEquivalent(format!("{viewer:?}")));
+}
+
+/// One rule made of two of the same type and action (entries united and
+/// minimised); `None` for `any` rules or different types.
+fn union(a: &Rule, b: &Rule) -> Option<Rule> {
+    if a.action != b.action {
+        return None;
     }
-    // Every top-level member is kept, known or not, in the order written:
-    // fields the tool does not know are not its to drop.
-    let kept = match (&document.root.kind, document.form()) {
-        (NodeKind::Object(members), form) if form != InputForm::RuleArray => {
-            Some(members.iter().map(|m| (m.key.clone(), m.value.clone())).collect::<Vec<_>>())
+    let kind = match (&a.kind, &b.kind) {
+        (RuleKind::IpSrc(x), RuleKind::IpSrc(y)) => {
+            let all: Vec<_> = x.iter().chain(y).copied().collect();
+            RuleKind::IpSrc(space::merge_entries(&all))
         }
-        _ => None,
+        (RuleKind::Country(x), RuleKind::Country(y)) => {
+            let all: Vec<_> = x.iter().chain(y).copied().collect();
+            RuleKind::Country(space::dedup_countries(&all))
+        }
+        _ => return None,
     };
-    changes.extend(rule_field_changes(document_rules(validation)));
-    Ok(Fix { rule_set, changes, kept })
+    Some(Rule { kind, action: a.action })
+}
+
+/// Merges one pair of rules of the same type and action: rules `i < j`
+/// where `j` can move up to just after `i` (every rule between has `j`'s
+/// action or matches no viewer `j` matches) or `i` down to just before
+/// `j` (likewise). Moving a rule past one it never overlaps, or past one
+/// of the same action, changes no decision, and adjacent rules of one
+/// type and action decide as their union; the result is checked with
+/// [`space::equivalent`] anyway. `None` when no pair qualifies.
+fn merge_one(rules: &[(usize, Rule)]) -> Option<(Vec<(usize, Rule)>, String)> {
+    let current = RuleSet::new(rules.iter().map(|(_, r)| r.clone()).collect());
+    let space = RuleSpace::try_new(&current)?;
+    let n = rules.len();
+    let mut overlap = vec![vec![false; n]; n];
+    for atom in space.atoms() {
+        let m = atom.matching();
+        for a in (0..n).filter(|a| m >> a & 1 == 1) {
+            for b in (0..n).filter(|b| m >> b & 1 == 1) {
+                overlap[a][b] = true;
+            }
+        }
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let Some(merged) = union(&rules[i].1, &rules[j].1) else { continue };
+            let between = i + 1..j;
+            let action = |k: usize| rules[k].1.action;
+            let up = between.clone().all(|k| action(k) == action(j) || !overlap[k][j]);
+            let down = between.clone().all(|k| action(k) == action(i) || !overlap[i][k]);
+            let mut out: Vec<(usize, Rule)> = Vec::with_capacity(n - 1);
+            if up {
+                out.extend(rules[..i].iter().cloned());
+                out.push((rules[i].0, merged));
+                out.extend(rules[i + 1..j].iter().cloned());
+                out.extend(rules[j + 1..].iter().cloned());
+            } else if down {
+                out.extend(rules[..i].iter().cloned());
+                out.extend(rules[i + 1..j].iter().cloned());
+                out.push((rules[j].0, merged));
+                out.extend(rules[j + 1..].iter().cloned());
+            } else {
+                continue;
+            }
+            let candidate = RuleSet::new(out.iter().map(|(_, r)| r.clone()).collect());
+            if space::equivalent(&current, &candidate).is_ok() {
+                let (a, b) = (rules[i].0, rules[j].0);
+                return Some((out, format!("merged rules {a} and {b} (same type and action)")));
+            }
+        }
+    }
+    None
 }
 
 /// The rule objects of the document as written.

@@ -329,6 +329,15 @@ impl<T: AddressInt> IntervalSet<T> {
         self.ranges == [(T::MIN, T::MAX)]
     }
 
+    /// The number of points, widened to `u128`; saturates at `u128::MAX`
+    /// (only the full `u128` line, 2^128 points, does not fit).
+    pub fn count(&self) -> u128 {
+        self.ranges.iter().fold(0u128, |n, &(lo, hi)| {
+            let len = (hi.to_u128() - lo.to_u128()).saturating_add(1);
+            n.saturating_add(len)
+        })
+    }
+
     /// The canonical ranges: sorted, each `lo <= hi`, disjoint and not
     /// adjacent (`hi + 1 < next lo`).
     pub fn ranges(&self) -> &[(T, T)] {

@@ -132,7 +132,9 @@ pub mod token;
 mod validate;
 pub mod viewer_line;
 
+pub use analysis::diff::{diff, Change, Countries, Diff, TooManyToAnalyse};
 pub use analysis::explain::{explain, Explanation, Reason, Step};
+pub use analysis::report::{report, Coverage, Report, RuleCoverage, UnknownCountry};
 pub use diagnostic::{Code, Diagnostic, Location, Related, Severity};
 pub use document::{Document, InputForm, Limits};
 pub use fix::{fix, Fix, FixError};

@@ -3,6 +3,7 @@
 
 mod cli;
 mod codes;
+mod diff;
 mod entry_repairs;
 mod fuzz_regressions;
 mod geo;

@@ -62,7 +62,7 @@ fn code(s: &str) -> CountryCode {
     CountryCode::new(s).unwrap()
 }
 
-fn rule_set() -> impl Strategy<Value = RuleSet> {
+pub fn rule_set() -> impl Strategy<Value = RuleSet> {
     let ip = proptest::sample::select(nets());
     rule_set_from(rule_from(ip, country_in(CODES), 4), 1..=5)
 }
@@ -91,7 +91,7 @@ fn boundary_ips() -> Vec<IpAddr> {
     out
 }
 
-fn viewer() -> impl Strategy<Value = Viewer> {
+pub fn viewer() -> impl Strategy<Value = Viewer> {
     let ip = prop_oneof![
         4 => proptest::sample::select(boundary_ips()),
         1 => any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
@@ -106,7 +106,7 @@ fn viewer() -> impl Strategy<Value = Viewer> {
     (ip, country).prop_map(|(ip, c)| Viewer::new(ip, c))
 }
 
-fn viewers() -> impl Strategy<Value = Vec<Viewer>> {
+pub fn viewers() -> impl Strategy<Value = Vec<Viewer>> {
     proptest::collection::vec(viewer(), 48)
 }
 

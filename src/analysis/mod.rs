@@ -3,7 +3,9 @@
 //! decision ([`explain`]). The lints and the proof of `validate --fix` are
 //! built on [`space`].
 
+pub(crate) mod diff;
 pub(crate) mod explain;
+pub(crate) mod report;
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub(crate) mod sets;
 // The rule-space API is wider than validation and `--fix` use; the rest

@@ -385,6 +385,11 @@ impl RuleSpace {
         self.len
     }
 
+    /// The `any` rules (bit `i` = rule `i`): they match every viewer.
+    pub fn any_rules(&self) -> u128 {
+        self.any
+    }
+
     /// The classes of the address axis, IPv4 ones first.
     pub fn ip_classes(&self) -> &[IpClass] {
         &self.ip_classes
@@ -617,10 +622,19 @@ fn joint(a: &RuleSet, b: &RuleSet) -> (RuleSpace, usize) {
 /// The decisions of `a` (bits `0..n_a`) and of `b` (the bits above) for a
 /// joint matching mask; rule indices relative to each set.
 fn split_decisions(space: &RuleSpace, n_a: usize, mask: u128) -> (Decision, Decision) {
-    let a = decide_bits(mask & low_bits(n_a), space.block);
-    let shift = |m: u128| m.checked_shr(n_a as u32).unwrap_or(0);
-    let b = decide_bits(shift(mask), shift(space.block));
-    (a, b)
+    space.split(n_a, mask)
+}
+
+impl RuleSpace {
+    /// For a space built over two lists (the first `n_a` rules, then the
+    /// others): the decision of each list for a viewer matched by the rules
+    /// of `mask`, rule indices relative to each list.
+    pub fn split(&self, n_a: usize, mask: u128) -> (Decision, Decision) {
+        let a = decide_bits(mask & low_bits(n_a), self.block);
+        let shift = |m: u128| m.checked_shr(n_a as u32).unwrap_or(0);
+        let b = decide_bits(shift(mask), shift(self.block));
+        (a, b)
+    }
 }
 
 /// Every atom of the joint partition of `a` and `b` (cut at both sets'

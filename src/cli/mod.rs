@@ -5,12 +5,14 @@
 //! broken pipe on output is a quiet success.
 
 mod decode;
+mod diff;
 mod evaluator;
 mod explain;
 mod interrupt;
 mod ip_text;
 mod output;
 mod render;
+mod report;
 mod sign;
 mod simulate;
 mod stream;
@@ -52,6 +54,11 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Show a token's header and payload (the signature is not checked).
     Decode(decode::DecodeArgs),
+    /// Compare two rule documents: every region of viewers they decide
+    /// differently (exit 0 equivalent, 1 different, 2 invalid or error).
+    Diff(diff::DiffArgs),
+    /// What a rule document does: per rule, the addresses and countries it decides.
+    Report(report::ReportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -149,6 +156,9 @@ enum Failure {
     Invalid,
     /// Exit 2: usage, I/O or GeoIP error, with the message to print.
     Error(anyhow::Error),
+    /// Another exit status, everything already printed (`diff`: 1 when the
+    /// documents differ, 2 when one is invalid).
+    Status(u8),
 }
 
 impl From<anyhow::Error> for Failure {
@@ -191,10 +201,13 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Report(args) => report::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid) => ExitCode::from(1),
+        Err(Failure::Status(code)) => ExitCode::from(code),
         Err(Failure::Error(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(Failure::Error(e)) => {
             eprintln!("accessrules: error: {e:#}");
@@ -300,6 +313,12 @@ fn fix(validation: &Validation, name: &str) -> Outcome {
                 let _ = writeln!(err, "{name}: this is the corrected JWT payload; sign it again");
             }
             Ok(())
+        }
+        Err(e @ accessrules::FixError::TooManyRules { .. }) => {
+            let colour = use_colour(io::stderr().is_terminal());
+            render::write_human(&mut io::stderr().lock(), validation, name, colour)?;
+            eprintln!("{name}: no fix: {e}");
+            Err(Failure::Invalid)
         }
         Err(accessrules::FixError::Invalid) => {
             let colour = use_colour(io::stderr().is_terminal());

@@ -626,6 +626,82 @@ impl GeoDatabase {
     }
 }
 
+/// Alias blocks expanded one by one at most (an alias is a whole `/d`
+/// subtree, one block; more never comes from the table builder).
+const MAX_ALIAS_BLOCKS: u128 = 1 << 16;
+
+impl GeoDatabase {
+    /// The country of every IPv4 address: sorted ranges `(first, last,
+    /// country)` covering the whole line, as [`GeoDatabase::resolve`] gives.
+    pub(crate) fn country_ranges_v4(&self) -> Vec<(u32, u32, Option<CountryCode>)> {
+        let starts: Vec<(u32, u16)> = self.table.v4_entries().collect();
+        let mut out = Vec::with_capacity(starts.len() + 1);
+        if starts.first().is_none_or(|s| s.0 != 0) {
+            let end = starts.first().map_or(u32::MAX, |s| s.0 - 1);
+            out.push((0, end, None));
+        }
+        for (k, &(start, code)) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).map_or(u32::MAX, |n| n.0.saturating_sub(1));
+            if end >= start {
+                out.push((start, end, code_to_country(code)));
+            }
+        }
+        out
+    }
+
+    /// [`GeoDatabase::country_ranges_v4`] for IPv6: the whole line (the
+    /// IPv4-mapped block included), ranges aliasing the IPv4 table expanded
+    /// into the IPv4 ranges they read (`v4`: the IPv4 ranges).
+    pub(crate) fn country_ranges_v6(
+        &self,
+        v4: &[(u32, u32, Option<CountryCode>)],
+    ) -> Vec<(u128, u128, Option<CountryCode>)> {
+        let starts: Vec<(u128, u16)> = self.table.v6_entries().collect();
+        if starts.is_empty() {
+            return vec![(0, u128::MAX, None)];
+        }
+        let mut out = Vec::with_capacity(starts.len());
+        if starts[0].0 != 0 {
+            out.push((0, starts[0].0 - 1, None));
+        }
+        for (k, &(lo, code)) in starts.iter().enumerate() {
+            let hi = starts.get(k + 1).map_or(u128::MAX, |n| n.0.saturating_sub(1));
+            if hi < lo {
+                continue;
+            }
+            if code & format::ALIAS == 0 {
+                out.push((lo, hi, code_to_country(code)));
+                continue;
+            }
+            // country(ip) = v4 table at bits d..d+32 of ip (docs of TableView::finish_v6).
+            let d = u32::from(code & !format::ALIAS).min(96);
+            let low = 96 - d; // free bits below the IPv4 field
+            let block_bits = 128 - d; // bits below the top d
+            let top = |ip: u128| ip.checked_shr(block_bits).unwrap_or(0);
+            let (first, last) = (top(lo), top(hi));
+            let blocks = last - first;
+            for b in 0..=blocks.min(MAX_ALIAS_BLOCKS) {
+                let base = (first + b).checked_shl(block_bits).unwrap_or(0);
+                let block_hi = base | u128::MAX.checked_shr(d).unwrap_or(0);
+                let (from, to) = (lo.max(base), hi.min(block_hi));
+                let field = |ip: u128| (ip >> low) as u32;
+                let (fa, fb) = (field(from), field(to));
+                let i = v4.partition_point(|r| r.1 < fa);
+                for &(a, z, country) in v4[i..].iter().take_while(|r| r.0 <= fb) {
+                    let s = (base | (u128::from(a) << low)).max(from);
+                    let e = (base | (u128::from(z) << low) | ((1u128 << low) - 1)).min(to);
+                    out.push((s, e, country));
+                }
+            }
+            if blocks > MAX_ALIAS_BLOCKS {
+                let rest = (first + MAX_ALIAS_BLOCKS + 1).checked_shl(block_bits).unwrap_or(hi);
+                out.push((rest, hi, None));
+            }
+        }
+        out
+    }
+}
+
 impl CountryResolver for GeoDatabase {
     /// [`GeoDatabase::resolve`]; never fails.
     #[inline]

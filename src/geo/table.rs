@@ -378,6 +378,23 @@ impl TableView {
             .map_or(0, |b| b.keys[0] ^ b.keys[BLOCK - 1] ^ u64::from(b.codes[0]))
     }
 
+    /// Every IPv4 range as (start, code), ascending; the first starts at 0.
+    pub(crate) fn v4_entries(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        let c4 = HEADER_LEN + 4 * self.v4_len;
+        (0..self.v4_len).map(move |i| {
+            (u32_at(&self.bytes, HEADER_LEN + 4 * i), u16_at(&self.bytes, c4 + 2 * i))
+        })
+    }
+
+    /// Every IPv6 range as (start, code), ascending (codes may be aliases
+    /// of the IPv4 table); none without an IPv6 tree.
+    pub(crate) fn v6_entries(&self) -> impl Iterator<Item = (u128, u16)> + '_ {
+        let len = if self.has_v6 { self.v6_len } else { 0 };
+        let c6 = self.s6 + 16 * self.v6_len;
+        (0..len)
+            .map(move |i| (u128_at(&self.bytes, self.s6 + 16 * i), u16_at(&self.bytes, c6 + 2 * i)))
+    }
+
     /// Ranges in the IPv4 and IPv6 tables.
     pub(crate) fn range_counts(&self) -> (usize, usize) {
         (self.v4_len, self.v6_len)

@@ -257,6 +257,18 @@ impl Viewer {
     }
 }
 
+/// Serialises as `{"ip": "192.0.2.1", "country": "US"|null}` (the witness
+/// shape of `diff` and `report`).
+impl Serialize for Viewer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Viewer", 2)?;
+        st.serialize_field("ip", &self.ip)?;
+        st.serialize_field("country", &self.country)?;
+        st.end()
+    }
+}
+
 /// The address a viewer is evaluated as: IPv4-mapped IPv6 (`::ffff:0:0/96`)
 /// becomes IPv4; everything else is unchanged (`IpAddr::to_canonical`).
 /// Never `Ipv6Addr::to_ipv4`, which would turn `::1` into `0.0.0.1`

@@ -81,9 +81,18 @@ pub struct Validation {
     unparsed_source: Option<String>,
     diagnostics: Vec<Diagnostic>,
     rule_set: Option<RuleSet>,
+    /// The rules of a document whose only errors are `too-many-rules`
+    /// (every rule itself valid): what `validate --fix` may compact.
+    over_limit: Option<RuleSet>,
 }
 
 impl Validation {
+    /// The rules of a document whose only error is that it has more than
+    /// [`crate::MAX_RULES`] rules, each rule valid; `None` otherwise.
+    pub(crate) fn rules_over_limit(&self) -> Option<&RuleSet> {
+        self.over_limit.as_ref()
+    }
+
     /// Whether there is no error (warnings allowed).
     pub fn is_valid(&self) -> bool {
         self.rule_set.is_some()
@@ -140,7 +149,13 @@ pub fn check(input: &[u8], options: &Options) -> Validation {
         Ok(doc) => validate(doc, options),
         Err(d) => {
             let unparsed_source = d.location.span.and_then(|_| crate::document::source_text(input));
-            Validation { document: None, unparsed_source, diagnostics: vec![*d], rule_set: None }
+            Validation {
+                document: None,
+                unparsed_source,
+                diagnostics: vec![*d],
+                rule_set: None,
+                over_limit: None,
+            }
         }
     }
 }
@@ -154,6 +169,7 @@ impl Validation {
             unparsed_source: None,
             diagnostics: vec![diagnostic],
             rule_set: None,
+            over_limit: None,
         }
     }
 
@@ -267,6 +283,12 @@ pub(crate) fn validate(document: Document, options: &Options) -> Validation {
     // leave no rule set to reason about.
     let rule_errors = cx.diags.iter().filter(|d| d.is_error()).count() - errors_before_rules;
     let rules_usable = rule_errors == 0 && (rules_read || !has_error);
+    // More rules than the service takes, and nothing else wrong: `--fix`
+    // may find an equivalent document that fits.
+    let only_too_many = has_error
+        && cx.diags.iter().filter(|d| d.is_error()).all(|d| d.code == Code::TooManyRules)
+        && rules.iter().all(Option::is_some);
+    let over_limit = only_too_many.then(|| RuleSet::new(rules.iter().flatten().cloned().collect()));
     let usable = rules_usable.then(|| RuleSet::new(rules.into_iter().flatten().collect()));
     let mut diagnostics = cx.diags;
     if let Some(usable) = &usable {
@@ -274,7 +296,13 @@ pub(crate) fn validate(document: Document, options: &Options) -> Validation {
     }
     let rule_set = if has_error { None } else { usable };
     diagnostics.sort_by_key(|d| (d.location.span.map_or(usize::MAX, |s| s.start), d.severity));
-    Validation { document: Some(document), unparsed_source: None, diagnostics, rule_set }
+    Validation {
+        document: Some(document),
+        unparsed_source: None,
+        diagnostics,
+        rule_set,
+        over_limit,
+    }
 }
 
 struct Cx<'a> {
