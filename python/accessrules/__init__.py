@@ -42,6 +42,8 @@ __all__ = [
     "InvalidRules",
     "GeoIPError",
     "ExportedArray",
+    "diff",
+    "report",
     "sign",
     "verify",
     "decode",
@@ -232,3 +234,19 @@ def decode(token: str) -> dict:
     """``{"header": ..., "payload": ...}`` of a token; the signature is NOT
     checked. Raises ``InvalidToken`` for a malformed token."""
     return _native.decode(token)
+
+
+def diff(old: Rules, new: Rules, *, now: Optional[int] = None) -> dict:
+    """The exact difference of two rule documents, as ``accessrules diff
+    --format json`` prints it: ``{"equivalent": bool, "changes": [...]}``,
+    each change with its transition, sizes (IPv6 as a decimal string), the
+    countries, and a witness viewer. Raises ``InvalidRules``."""
+    return _native.diff(_rule_bytes(old), _rule_bytes(new), now)
+
+
+def report(rules: Rules, *, geoip: bool = True, now: Optional[int] = None) -> dict:
+    """What a rule document does, as ``accessrules report --format json``
+    prints it: per rule, the share of each address family it decides, the
+    countries (from the embedded GeoIP database unless ``geoip=False``) and
+    a witness. Raises ``InvalidRules``."""
+    return _native.report(_rule_bytes(rules), geoip, now)

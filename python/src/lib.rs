@@ -6,6 +6,7 @@
 //! the interpreter. Arrow data crosses by the Arrow PyCapsule interface
 //! (`__arrow_c_array__`), so no Python object is made per row.
 
+mod analysis;
 mod arrow;
 mod token;
 
@@ -357,6 +358,8 @@ fn _accessrules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidRules", m.py().get_type::<InvalidRules>())?;
     m.add("GeoIPError", m.py().get_type::<GeoIPError>())?;
     token::register(m)?;
+    m.add_function(wrap_pyfunction!(analysis::diff, m)?)?;
+    m.add_function(wrap_pyfunction!(analysis::report, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -162,3 +162,29 @@ def test_python_equals_the_cli_on_100k_viewers(tmp_path, cli, docs_example):
         ip, c = viewers[i]
         d = m.decide(ip, c)
         assert (d.action, d.rule) == (actions[i].as_py(), rule_ids[i].as_py())
+
+
+def test_diff_and_report_as_the_cli_prints_them(tmp_path, cli, docs_example):
+    import json
+    from conftest import REPO
+
+    edit = (REPO / "examples" / "docs-example-edit.json").read_text()
+    d = accessrules.diff(docs_example, edit)
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(docs_example)
+    new.write_text(edit)
+    r = subprocess.run([str(cli), "diff", str(old), str(new), "--format", "json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert d == json.loads(r.stdout)
+    assert not d["equivalent"] and d["changes"]
+    m_old, m_new = accessrules.Matcher(docs_example), accessrules.Matcher(edit)
+    for change in d["changes"]:
+        w = change["witness"]
+        assert m_old.decide(w["ip"], w["country"]) != m_new.decide(w["ip"], w["country"]) or \
+            w["country"] is None
+    assert accessrules.diff(docs_example, docs_example)["equivalent"]
+    rep = accessrules.report(docs_example)
+    r = subprocess.run([str(cli), "report", str(old), "--format", "json"],
+                       capture_output=True, text=True, check=True)
+    assert rep == json.loads(r.stdout)
