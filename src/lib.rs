@@ -133,6 +133,7 @@ mod validate;
 pub mod viewer_line;
 
 pub use analysis::diff::{diff, Change, Countries, Diff, TooManyToAnalyse};
+pub use analysis::drift::{geoip_drift, Drift, DriftChange, DriftWitness};
 pub use analysis::explain::{explain, Explanation, Reason, Step};
 pub use analysis::report::{report, Coverage, Report, RuleCoverage, UnknownCountry};
 pub use diagnostic::{Code, Diagnostic, Location, Related, Severity};

@@ -4,6 +4,7 @@
 mod cli;
 mod codes;
 mod diff;
+mod drift;
 mod entry_repairs;
 mod fuzz_regressions;
 mod geo;

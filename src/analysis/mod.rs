@@ -4,6 +4,7 @@
 //! built on [`space`].
 
 pub(crate) mod diff;
+pub(crate) mod drift;
 pub(crate) mod explain;
 pub(crate) mod report;
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
