@@ -27,7 +27,8 @@ use crate::validate::Validation;
 ///
 /// Serialises as the corrected document, in the input's form (a JWT gives
 /// its payload, which must be signed again) and with the input's key
-/// order, whatever `serde_json` features are enabled.
+/// order, at the top level and in each rule object, whatever `serde_json`
+/// features are enabled.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Fix {
@@ -38,6 +39,10 @@ pub struct Fix {
     /// The top-level members kept, in input order, `accessRules` standing
     /// for the corrected rules; `None` for a bare rule array.
     kept: Option<Vec<(String, Node)>>,
+    /// For each rule of `rule_set`, the fields it keeps in the order its
+    /// object was written (fields it lacks are appended in the canonical
+    /// order `type`, `ip`/`country`, `action`).
+    key_orders: Vec<Vec<&'static str>>,
 }
 
 impl Fix {
@@ -55,13 +60,65 @@ impl Fix {
 
 impl Serialize for Fix {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Some(kept) = &self.kept else { return self.rule_set.serialize(s) };
+        let rules = RulesAsWritten(self);
+        let Some(kept) = &self.kept else { return rules.serialize(s) };
         let mut map = s.serialize_map(Some(kept.len()))?;
         for (key, node) in kept {
             if key == FIELD_ACCESS_RULES {
-                map.serialize_entry(key, &self.rule_set)?;
+                map.serialize_entry(key, &rules)?;
             } else {
                 map.serialize_entry(key, &AsWritten(node))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The corrected rules, each object's fields in the order written.
+struct RulesAsWritten<'a>(&'a Fix);
+
+impl Serialize for RulesAsWritten<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rules = &self.0.rule_set.rules;
+        let mut seq = s.serialize_seq(Some(rules.len()))?;
+        for (i, rule) in rules.iter().enumerate() {
+            let order = self.0.key_orders.get(i).map_or(&[][..], Vec::as_slice);
+            seq.serialize_element(&RuleAsWritten(rule, order))?;
+        }
+        seq.end()
+    }
+}
+
+/// One rule as [`Rule`]'s own serialisation, its fields in `order` first.
+struct RuleAsWritten<'a>(&'a Rule, &'a [&'static str]);
+
+impl Serialize for RuleAsWritten<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let RuleAsWritten(rule, order) = *self;
+        let list = match &rule.kind {
+            RuleKind::Any => None,
+            RuleKind::IpSrc(_) => Some(FIELD_IP),
+            RuleKind::Country(_) => Some(FIELD_COUNTRY),
+        };
+        let canonical = [Some(FIELD_TYPE), list, Some(FIELD_ACTION)];
+        let fields: Vec<&str> = canonical.iter().flatten().copied().collect();
+        let written = order.iter().copied().filter(|k| fields.contains(k));
+        let rest = fields.iter().copied().filter(|k| !order.contains(k));
+        let mut map = s.serialize_map(Some(fields.len()))?;
+        for key in written.chain(rest) {
+            match (key, &rule.kind) {
+                (FIELD_TYPE, kind) => map.serialize_entry(key, kind.type_name())?,
+                (FIELD_ACTION, _) => map.serialize_entry(key, rule.action.as_str())?,
+                (_, RuleKind::IpSrc(nets)) => {
+                    let ips: Vec<String> =
+                        nets.iter().map(crate::rules::network_to_string).collect();
+                    map.serialize_entry(key, &ips)?
+                }
+                (_, RuleKind::Country(codes)) => {
+                    let cs: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+                    map.serialize_entry(key, &cs)?
+                }
+                (_, RuleKind::Any) => {}
             }
         }
         map.end()
@@ -175,6 +232,11 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
         }
         break;
     }
+    let written = document_rules(validation);
+    let key_orders = rules
+        .iter()
+        .map(|&(i, _)| written.get(i).map(|node| key_order(node)).unwrap_or_default())
+        .collect();
     let rule_set = RuleSet::new(rules.into_iter().map(|(_, r)| r).collect());
     if let Err(viewer) = space::equivalent(original, &rule_set) {
         return Err(FixError::NotEquivalent(format!("{viewer:?}")));
@@ -187,8 +249,8 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
         }
         _ => None,
     };
-    changes.extend(rule_field_changes(document_rules(validation)));
-    Ok(Fix { rule_set, changes, kept })
+    changes.extend(rule_field_changes(written));
+    Ok(Fix { rule_set, changes, kept, key_orders })
 }
 
 /// The rule objects of the document as written.
@@ -205,6 +267,17 @@ fn document_rules(validation: &Validation) -> Vec<&Node> {
         Some(NodeKind::Array(items)) => items.iter().collect(),
         _ => vec![],
     }
+}
+
+/// The rule fields of a rule object, in the order written.
+fn key_order(rule: &Node) -> Vec<&'static str> {
+    let NodeKind::Object(members) = &rule.kind else { return vec![] };
+    members
+        .iter()
+        .filter_map(|m| {
+            [FIELD_TYPE, FIELD_IP, FIELD_COUNTRY, FIELD_ACTION].into_iter().find(|&k| k == m.key)
+        })
+        .collect()
 }
 
 /// Reports fields of rule objects that the rewrite leaves out.

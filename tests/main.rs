@@ -7,6 +7,7 @@ mod entry_repairs;
 mod fuzz_regressions;
 mod geo;
 mod geo_faults;
+mod geo_imperfect;
 mod limits;
 mod perf_tables;
 mod props;
