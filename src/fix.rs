@@ -347,6 +347,25 @@ mod tests {
     }
 
     #[test]
+    fn keeps_each_rule_objects_key_order() {
+        let f = fixed(
+            r#"{"accessRules":[{"action":"allow","ip":["93.184.216.34/24"],"type":"ip.src"},{"country":["DE","DE"],"type":"ip.geoip.country","action":"allow"},{"action":"block","note":"x","type":"any"}],"exp":1767229200}"#,
+        );
+        assert_eq!(
+            f.to_json(),
+            r#"{"accessRules":[{"action":"allow","ip":["93.184.216.0/24"],"type":"ip.src"},{"country":["DE"],"type":"ip.geoip.country","action":"allow"},{"action":"block","type":"any"}],"exp":1767229200}"#
+        );
+        // A bare array too, after a rule is removed.
+        let f = fixed(
+            r#"[{"action":"allow","type":"ip.src","ip":["8.8.8.0/24"]},{"type":"ip.geoip.country","action":"block","country":["DE"]},{"action":"block","type":"any"}]"#,
+        );
+        assert_eq!(
+            f.to_json(),
+            r#"[{"action":"allow","type":"ip.src","ip":["8.8.8.0/24"]},{"action":"block","type":"any"}]"#
+        );
+    }
+
+    #[test]
     fn never_fixes_errors() {
         let v = check(
             br#"[{"type":"ip.geoip.country","country":["UK"],"action":"block"}]"#,

@@ -2,8 +2,10 @@
 //! test binary, which compiles faster than one binary per file.
 
 mod cli;
+mod cli_reports;
 mod codes;
 mod entry_repairs;
+mod fix_order;
 mod fuzz_regressions;
 mod geo;
 mod geo_faults;
