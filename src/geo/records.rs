@@ -476,7 +476,9 @@ mod tests {
     fn no_country_values_count_as_absent() {
         let s = FieldValue::Str;
         // (country, registered, country_code, country string) -> result
-        let table: [([Option<FieldValue<'_>>; 4], Result<Option<&str>, &str>, Option<&str>); 8] = [
+        type Case<'a> =
+            ([Option<FieldValue<'a>>; 4], Result<Option<&'a str>, &'a str>, Option<&'a str>);
+        let table: [Case<'_>; 8] = [
             ([None, None, Some(s("-")), None], Ok(None), Some("-")),
             ([None, None, Some(s("")), None], Ok(None), Some("")),
             ([None, None, None, Some(s("--"))], Ok(None), Some("--")),

@@ -481,7 +481,7 @@ mod tests {
         for n in [1, 2, 3, 15, 16, 17, 33, 100, 1000, 70_000] {
             let v4 = random_ranges(&mut rng, n, 32);
             let v6 = random_ranges(&mut rng, n, 128);
-            let code_counts = vec![(1, 1), (5, 2), (222, 4), (MAX_CODES as u16, 9)];
+            let code_counts = [(1, 1), (5, 2), (222, 4), (MAX_CODES as u16, 9)];
             let code_counts = code_counts[..n.min(4)].to_vec();
             let built = Built {
                 v4,
