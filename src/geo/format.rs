@@ -17,7 +17,7 @@
 //! embedded database) before a branch-free search of those ranges.
 //!
 //! Codes: [`UNKNOWN`] (0) is "no country" (no record, or a record without a
-//! country); `1..=676` is a country, `CountryCode::index() + 1`; in the IPv6
+//! country); `1..=936` is a code, `CountryCode::index() + 1`; in the IPv6
 //! table `ALIAS | d` (`d <= 96`) means "this range is an alias of the IPv4
 //! subtree reached after `d` bits": the answer is the IPv4 table's answer for
 //! address bits `d .. d + 32`. That is how the MaxMind reader treats the IPv4
