@@ -28,7 +28,8 @@ use crate::validate::Validation;
 ///
 /// Serialises as the corrected document, in the input's form (a JWT gives
 /// its payload, which must be signed again) and with the input's key
-/// order, whatever `serde_json` features are enabled.
+/// order, at the top level and in each rule object, whatever `serde_json`
+/// features are enabled.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Fix {
@@ -39,6 +40,10 @@ pub struct Fix {
     /// The top-level members kept, in input order, `accessRules` standing
     /// for the corrected rules; `None` for a bare rule array.
     kept: Option<Vec<(String, Node)>>,
+    /// For each rule of `rule_set`, the fields it keeps in the order its
+    /// object was written (fields it lacks are appended in the canonical
+    /// order `type`, `ip`/`country`, `action`).
+    key_orders: Vec<Vec<&'static str>>,
 }
 
 impl Fix {
@@ -56,13 +61,65 @@ impl Fix {
 
 impl Serialize for Fix {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Some(kept) = &self.kept else { return self.rule_set.serialize(s) };
+        let rules = RulesAsWritten(self);
+        let Some(kept) = &self.kept else { return rules.serialize(s) };
         let mut map = s.serialize_map(Some(kept.len()))?;
         for (key, node) in kept {
             if key == FIELD_ACCESS_RULES {
-                map.serialize_entry(key, &self.rule_set)?;
+                map.serialize_entry(key, &rules)?;
             } else {
                 map.serialize_entry(key, &AsWritten(node))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// The corrected rules, each object's fields in the order written.
+struct RulesAsWritten<'a>(&'a Fix);
+
+impl Serialize for RulesAsWritten<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rules = &self.0.rule_set.rules;
+        let mut seq = s.serialize_seq(Some(rules.len()))?;
+        for (i, rule) in rules.iter().enumerate() {
+            let order = self.0.key_orders.get(i).map_or(&[][..], Vec::as_slice);
+            seq.serialize_element(&RuleAsWritten(rule, order))?;
+        }
+        seq.end()
+    }
+}
+
+/// One rule as [`Rule`]'s own serialisation, its fields in `order` first.
+struct RuleAsWritten<'a>(&'a Rule, &'a [&'static str]);
+
+impl Serialize for RuleAsWritten<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let RuleAsWritten(rule, order) = *self;
+        let list = match &rule.kind {
+            RuleKind::Any => None,
+            RuleKind::IpSrc(_) => Some(FIELD_IP),
+            RuleKind::Country(_) => Some(FIELD_COUNTRY),
+        };
+        let canonical = [Some(FIELD_TYPE), list, Some(FIELD_ACTION)];
+        let fields: Vec<&str> = canonical.iter().flatten().copied().collect();
+        let written = order.iter().copied().filter(|k| fields.contains(k));
+        let rest = fields.iter().copied().filter(|k| !order.contains(k));
+        let mut map = s.serialize_map(Some(fields.len()))?;
+        for key in written.chain(rest) {
+            match (key, &rule.kind) {
+                (FIELD_TYPE, kind) => map.serialize_entry(key, kind.type_name())?,
+                (FIELD_ACTION, _) => map.serialize_entry(key, rule.action.as_str())?,
+                (_, RuleKind::IpSrc(nets)) => {
+                    let ips: Vec<String> =
+                        nets.iter().map(crate::rules::network_to_string).collect();
+                    map.serialize_entry(key, &ips)?
+                }
+                (_, RuleKind::Country(codes)) => {
+                    let cs: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+                    map.serialize_entry(key, &cs)?
+                }
+                (_, RuleKind::Any) => {}
             }
         }
         map.end()
@@ -182,6 +239,13 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
     if rules.len() > MAX_RULES {
         return Err(FixError::TooManyRules { rules: original.rules.len(), best: rules.len() });
     }
+    // Each rule keeps the key order its object was written in (a merged
+    // rule, that of the first of the two).
+    let written = document_rules(validation);
+    let key_orders = rules
+        .iter()
+        .map(|&(i, _)| written.get(i).map(|node| key_order(node)).unwrap_or_default())
+        .collect();
     let rule_set = RuleSet::new(rules.into_iter().map(|(_, r)| r).collect());
     if let Err(viewer) = space::equivalent(original, &rule_set) {
         return Err(FixError::NotEquivalent(format!("{viewer:?}")));
@@ -194,8 +258,8 @@ pub fn fix(validation: &Validation) -> Result<Fix, FixError> {
         }
         _ => None,
     };
-    changes.extend(rule_field_changes(document_rules(validation)));
-    Ok(Fix { rule_set, changes, kept })
+    changes.extend(rule_field_changes(written));
+    Ok(Fix { rule_set, changes, kept, key_orders })
 }
 
 /// Removes never-deciding and redundant rules one at a time, last first,
@@ -307,6 +371,17 @@ fn document_rules(validation: &Validation) -> Vec<&Node> {
     }
 }
 
+/// The rule fields of a rule object, in the order written.
+fn key_order(rule: &Node) -> Vec<&'static str> {
+    let NodeKind::Object(members) = &rule.kind else { return vec![] };
+    members
+        .iter()
+        .filter_map(|m| {
+            [FIELD_TYPE, FIELD_IP, FIELD_COUNTRY, FIELD_ACTION].into_iter().find(|&k| k == m.key)
+        })
+        .collect()
+}
+
 /// Reports fields of rule objects that the rewrite leaves out.
 fn rule_field_changes(rules: Vec<&Node>) -> Vec<String> {
     let mut out = Vec::new();
@@ -371,6 +446,25 @@ mod tests {
         );
         assert!(!f.changes.iter().any(|c| c.contains("\"note\"")));
         assert!(f.changes.iter().any(|c| c.contains("\"ip\"")));
+    }
+
+    #[test]
+    fn keeps_each_rule_objects_key_order() {
+        let f = fixed(
+            r#"{"accessRules":[{"action":"allow","ip":["93.184.216.34/24"],"type":"ip.src"},{"country":["DE","DE"],"type":"ip.geoip.country","action":"allow"},{"action":"block","note":"x","type":"any"}],"exp":1767229200}"#,
+        );
+        assert_eq!(
+            f.to_json(),
+            r#"{"accessRules":[{"action":"allow","ip":["93.184.216.0/24"],"type":"ip.src"},{"country":["DE"],"type":"ip.geoip.country","action":"allow"},{"action":"block","type":"any"}],"exp":1767229200}"#
+        );
+        // A bare array too, after a rule is removed.
+        let f = fixed(
+            r#"[{"action":"allow","type":"ip.src","ip":["8.8.8.0/24"]},{"type":"ip.geoip.country","action":"block","country":["DE"]},{"action":"block","type":"any"}]"#,
+        );
+        assert_eq!(
+            f.to_json(),
+            r#"[{"action":"allow","type":"ip.src","ip":["8.8.8.0/24"]},{"action":"block","type":"any"}]"#
+        );
     }
 
     #[test]

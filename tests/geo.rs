@@ -299,7 +299,8 @@ fn lower_case_codes_are_upper_cased() {
 fn malformed_country_values_are_errors_naming_value_and_network() {
     for (value, shown) in [
         (json!({"country_code": "USA"}), "\"USA\""),
-        (json!({"country_code": ""}), "\"\""),
+        (json!({"country_code": "---"}), "\"---\""),
+        (json!({"country": "Netherlands"}), "\"Netherlands\""),
         (json!({"country": {"iso_code": "1U"}}), "\"1U\""),
         (json!({"country_code": 840}), "<a number>"),
         (json!({"registered_country": {"iso_code": ["US"]}}), "<an array>"),
@@ -407,10 +408,12 @@ fn database_with_neither_layout_is_an_error() {
         ),
         "{err}"
     );
-    // Only represented_country, or a `country` that is a name: neither layout.
+    // Only represented_country, or only "no country" values: no country
+    // anywhere.
     let err = GeoDatabase::from_bytes(v6db(&[
         ("8.8.8.0/24", json!({"represented_country": {"iso_code": "US"}})),
-        ("9.9.9.0/24", json!({"country": "United States"})),
+        ("9.9.9.0/24", json!({"country_code": "-"})),
+        ("10.9.9.0/24", json!({"country": ""})),
     ]))
     .unwrap_err();
     assert_eq!(err.kind(), GeoErrorKind::NoCountryField, "{err}");
@@ -727,8 +730,13 @@ fn shipped_database_metadata() {
     assert_eq!(db.network_count(), 1_010_885);
     let (v4, v6) = db.range_counts();
     assert!(v4 > 100_000 && v6 > 100_000, "{v4} {v6}");
-    // Header, ranges, and a 65,537-entry directory per family (16 bits).
-    assert_eq!(db.table_bytes(), 32 + 6 * v4 + 18 * v6 + 2 * 8 * 65_537);
+    // Every network of the shipped data has a country, all assigned but
+    // one: AN, the withdrawn code of the Netherlands Antilles (docs/semantics.md).
+    assert_eq!(db.networks_without_country(), 0);
+    assert_eq!(db.unassigned_codes(), &[(CountryCode::new("AN").unwrap(), 1)]);
+    // Header, the networks of each of its 251 codes, ranges, and a
+    // 65,537-entry directory per family (16 bits).
+    assert_eq!(db.table_bytes(), 48 + 10 * 251 + 6 * v4 + 18 * v6 + 2 * 8 * 65_537);
 }
 
 #[test]

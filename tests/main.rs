@@ -2,13 +2,16 @@
 //! test binary, which compiles faster than one binary per file.
 
 mod cli;
+mod cli_reports;
 mod codes;
 mod diff;
 mod drift;
 mod entry_repairs;
+mod fix_order;
 mod fuzz_regressions;
 mod geo;
 mod geo_faults;
+mod geo_imperfect;
 mod limits;
 mod perf_tables;
 mod props;

@@ -316,7 +316,7 @@ fuzz_target!(|input: Input| -> Corpus {
     }
     let rules = input.rule_set();
     let text = input.document(&rules);
-    let options = Options { now: Some(NOW), limits: Limits::default() };
+    let options = Options::at(NOW).with_limits(Limits::default());
     let v = check(text.as_bytes(), &options);
     let errors: Vec<String> =
         v.diagnostics().iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();

@@ -40,6 +40,9 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
+    // The counts of imperfect data stay within the networks.
+    let unassigned: u64 = db.unassigned_codes().iter().map(|&(_, n)| n).sum();
+    assert!(db.networks_without_country() + unassigned <= db.network_count());
     let mut addresses: Vec<IpAddr> = FIXED.iter().map(|s| s.parse().unwrap()).collect();
     for chunk in data.chunks_exact(16).take(8) {
         let bytes: [u8; 16] = chunk.try_into().unwrap();
@@ -56,6 +59,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(detail.country, country, "table and reader disagree on {ip}");
         if country.is_some() {
             assert!(detail.has_record && detail.source_field.is_some());
+        }
+        if detail.no_country.is_some() {
+            assert!(detail.has_record);
         }
     }
     let _ = format!("{db:?}");

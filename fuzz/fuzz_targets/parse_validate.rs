@@ -24,7 +24,7 @@ mod render;
 const NOW: i64 = 1_700_000_000;
 
 fuzz_target!(|data: &[u8]| {
-    let options = Options { now: Some(NOW), limits: Limits::default() };
+    let options = Options::at(NOW).with_limits(Limits::default());
     let v = check(data, &options);
 
     let errors = v.diagnostics().iter().filter(|d| d.severity == Severity::Error).count();
@@ -58,8 +58,10 @@ fuzz_target!(|data: &[u8]| {
 
     // The CLI's two formats.
     let mut out = Vec::new();
-    render::write_json(&mut out, &v).expect("writing to a Vec");
+    render::write_json(&mut out, &v, "fuzz.json").expect("writing to a Vec");
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "one line per document");
     let report: serde_json::Value = serde_json::from_slice(&out).expect("the JSON report parses");
+    assert_eq!(report["file"], "fuzz.json");
     assert_eq!(report["valid"], v.is_valid());
     assert_eq!(report["errors"], v.error_count());
     assert_eq!(report["warnings"], v.warning_count());
@@ -85,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
             }
             let form = v.document().map(|d| d.form());
             if !form.is_some_and(InputForm::is_signed_token) {
-                let text = fixed.document.to_string();
+                let text = fixed.to_json();
                 let again = check(text.as_bytes(), &options);
                 assert_eq!(
                     again.rule_set(),

@@ -10,6 +10,7 @@ cluster's library settings) and `SparkSession.builder.getOrCreate()`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Iterator
 
@@ -44,8 +45,12 @@ def decide_log(spark: SparkSession, rules: str, log: str) -> list[tuple[str, int
 
 
 def local_session() -> SparkSession:
+    # The workers run this interpreter (the one with accessrules and
+    # pyarrow installed), not whatever `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
         SparkSession.builder.master("local[2]")
+        .config("spark.pyspark.python", sys.executable)
         .appName("accessrules")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")

@@ -276,3 +276,31 @@ mod tests {
         assert_eq!(without_mapped(MAPPED.0, MAPPED.1).count(), 0);
     }
 }
+
+/// The sweep relies on each database's ranges covering the line in order
+/// (a table layout change once broke that for the IPv4 reading).
+#[cfg(test)]
+mod range_tables {
+    use crate::geo::GeoDatabase;
+
+    #[test]
+    fn country_ranges_cover_each_line_in_order() {
+        for path in ["tests/data/geoip/geoip2-v6.mmdb", "tests/data/geoip/location-v4.mmdb"] {
+            let db = GeoDatabase::open(path).unwrap();
+            let v4 = db.country_ranges_v4();
+            let mut next = 0u64;
+            for &(lo, hi, _) in &v4 {
+                assert_eq!(u64::from(lo), next, "{path}: {v4:?}");
+                next = u64::from(hi) + 1;
+            }
+            assert_eq!(next, 1 << 32, "{path}");
+            let v6 = db.country_ranges_v6(&v4);
+            let mut next = Some(0u128);
+            for &(lo, hi, _) in &v6 {
+                assert_eq!(Some(lo), next, "{path}");
+                next = hi.checked_add(1);
+            }
+            assert_eq!(next, None, "{path}");
+        }
+    }
+}

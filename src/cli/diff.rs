@@ -6,12 +6,15 @@ use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::IpAddr;
 
 use accessrules::viewer_line::{read_line, MAX_LINE};
-use accessrules::{check, Change, CountryCode, Decision, Diff, Matcher, RuleSet, Viewer};
+use accessrules::{
+    check, Change, CountryCode, Decision, Diff, GeoDatabase, Matcher, RuleSet, Viewer,
+};
 use anyhow::{anyhow, Context};
 use clap::Args;
 
-use super::RulesArgs;
-use super::{options, read_rules, render, use_colour, DiagnosticFormat, Failure, GeoArgs, Outcome};
+use super::{
+    options, read_rules, render, use_colour, CheckArgs, DiagnosticFormat, Failure, GeoArgs, Outcome,
+};
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
@@ -39,6 +42,12 @@ pub struct DiffArgs {
     examples: usize,
     #[command(flatten)]
     geo: GeoArgs,
+    /// A newer GeoIP database: compare OLD with --geoip (or the embedded
+    /// database) against NEW with this one, viewers without a given country
+    /// taking each database's country (pass the same rules twice for a pure
+    /// database update).
+    #[arg(long, value_name = "MMDB")]
+    geoip_new: Option<std::path::PathBuf>,
 }
 
 /// Most networks printed per change in the human output.
@@ -54,11 +63,18 @@ pub fn run(args: DiffArgs) -> Outcome {
         // Diagnostics printed; nothing compared.
         return Err(Failure::Status(2));
     };
+    let geo_new = match &args.geoip_new {
+        Some(path) => Some(GeoDatabase::open(path).map_err(|e| anyhow!(e.to_string()))?),
+        None => None,
+    };
     if let Some(input) = &args.input {
         if input == "-" && (args.old == "-" || args.new == "-") {
             return Err(anyhow!("the rules and --input cannot both be standard input (-)").into());
         }
-        return replay(&args, &old, &new, input);
+        return replay(&args, &old, &new, input, geo_new.as_ref());
+    }
+    if let Some(geo_new) = &geo_new {
+        return drift(&args, &old, &new, geo_new, &old_name, &new_name);
     }
     let d = accessrules::diff(&old, &new).map_err(|e| anyhow!(e))?;
     let mut out = io::stdout().lock();
@@ -80,8 +96,8 @@ pub fn run(args: DiffArgs) -> Outcome {
 /// Reads and validates one document; an invalid one gets its diagnostics
 /// on standard error and `None`.
 fn valid(args: &DiffArgs, path: &str) -> Result<(String, Option<RuleSet>), Failure> {
-    let rules = RulesArgs { rules: path.to_owned(), now: args.now, max_bytes: args.max_bytes };
-    let (name, bytes) = read_rules(&rules)?;
+    let rules = CheckArgs { now: args.now, max_bytes: args.max_bytes };
+    let (name, bytes) = read_rules(path, &rules)?;
     let validation = check(&bytes, &options(&rules));
     match validation.rule_set() {
         Some(r) => Ok((name, Some(r.clone()))),
@@ -223,7 +239,13 @@ struct Tally {
 /// `diff --input`: both documents on every viewer of the log, in one pass;
 /// exit 1 when some viewer's action changes, 0 when none does, 2 when no
 /// viewer was read.
-fn replay(args: &DiffArgs, old: &RuleSet, new: &RuleSet, input: &str) -> Outcome {
+fn replay(
+    args: &DiffArgs,
+    old: &RuleSet,
+    new: &RuleSet,
+    input: &str,
+    geo_new: Option<&GeoDatabase>,
+) -> Outcome {
     let geo = super::open_geo(&args.geo)?;
     let (a, b) =
         (Matcher::new(old).map_err(|e| anyhow!(e))?, Matcher::new(new).map_err(|e| anyhow!(e))?);
@@ -243,6 +265,7 @@ fn replay(args: &DiffArgs, old: &RuleSet, new: &RuleSet, input: &str) -> Outcome
     let mut batch: Vec<(u64, IpAddr, Option<CountryCode>)> = Vec::with_capacity(BATCH);
     let (mut ips, mut resolved, mut vs, mut da, mut db) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut resolved_new, mut vs_new) = (Vec::new(), Vec::new());
     let mut line = Vec::new();
     let mut line_no = 0u64;
     let mut flush =
@@ -261,7 +284,20 @@ fn replay(args: &DiffArgs, old: &RuleSet, new: &RuleSet, input: &str) -> Outcome
             da.clear();
             db.clear();
             a.decide_batch(&vs, &mut da);
-            b.decide_batch(&vs, &mut db);
+            match geo_new {
+                // The new rules see the new database's countries.
+                Some(geo_new) => {
+                    resolved_new.clear();
+                    geo_new.resolve_batch(&ips, &mut resolved_new);
+                    let mut r = resolved_new.iter();
+                    vs_new.clear();
+                    vs_new.extend(batch.iter().map(|&(_, ip, given)| {
+                        Viewer::new(ip, given.or_else(|| r.next().copied().flatten()))
+                    }));
+                    b.decide_batch(&vs_new, &mut db);
+                }
+                None => b.decide_batch(&vs, &mut db),
+            }
             for (k, (x, y)) in da.iter().zip(db.iter()).enumerate() {
                 if x.action == y.action {
                     *unchanged += 1;
@@ -390,5 +426,64 @@ fn replay(args: &DiffArgs, old: &RuleSet, new: &RuleSet, input: &str) -> Outcome
         Err(Failure::Status(1))
     } else {
         Ok(())
+    }
+}
+
+/// `diff OLD NEW --geoip-new MMDB`: every address decided differently by
+/// OLD with the first database and NEW with the second; exit 1 when some
+/// address is, 0 when none is.
+fn drift(
+    args: &DiffArgs,
+    old: &RuleSet,
+    new: &RuleSet,
+    geo_new: &GeoDatabase,
+    old_name: &str,
+    new_name: &str,
+) -> Outcome {
+    let geo_old = super::open_geo(&args.geo)?;
+    let d = accessrules::geoip_drift(old, &geo_old, new, geo_new).map_err(|e| anyhow!(e))?;
+    let mut out = io::stdout().lock();
+    match args.format {
+        DiagnosticFormat::Json => {
+            serde_json::to_writer(&mut out, &d).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+        DiagnosticFormat::Human => {
+            for (k, c) in d.changes.iter().enumerate() {
+                writeln!(out, "change {k}: {} -> {}", short(&c.from), short(&c.to))?;
+                let nets: Vec<String> = c.networks.iter().map(ToString::to_string).collect();
+                writeln!(
+                    out,
+                    "  addresses: {} IPv4 ({}), {}: {}{}",
+                    c.ipv4_addresses,
+                    percent(u128::from(c.ipv4_addresses), V4_TOTAL),
+                    ipv6_amount(c.ipv6_addresses),
+                    nets.join(", "),
+                    if nets.len() >= 16 { ", ..." } else { "" }
+                )?;
+                let country = |c: Option<CountryCode>| {
+                    c.map_or_else(|| "unknown country".to_owned(), |c| c.to_string())
+                };
+                writeln!(
+                    out,
+                    "  witness:   {} ({} -> {})",
+                    c.witness.ip,
+                    country(c.witness.old_country),
+                    country(c.witness.new_country)
+                )?;
+            }
+            let what = if d.unchanged {
+                "no address is decided differently".to_owned()
+            } else {
+                format!("{} transitions between the two GeoIP databases", d.changes.len())
+            };
+            writeln!(out, "{old_name} -> {new_name}: {what}")?;
+        }
+    }
+    out.flush()?;
+    if d.unchanged {
+        Ok(())
+    } else {
+        Err(Failure::Status(1))
     }
 }

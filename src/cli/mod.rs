@@ -42,7 +42,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Report every error and warning in a rule document.
+    /// Report every error and warning in rule documents (one verdict each).
     Validate(ValidateArgs),
     /// Decide for one viewer (--ip) or for every viewer of a log (--input).
     Simulate(SimulateArgs),
@@ -66,6 +66,13 @@ struct RulesArgs {
     /// Rule document: a file path, or - for standard input.
     #[arg(value_name = "RULES")]
     rules: String,
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+/// How documents are checked.
+#[derive(Args, Debug)]
+struct CheckArgs {
     /// "Now" for the token time checks, in Unix seconds (default: the clock).
     #[arg(long, value_name = "UNIX_SECONDS", allow_negative_numbers = true)]
     now: Option<i64>,
@@ -76,16 +83,19 @@ struct RulesArgs {
 
 #[derive(Args, Debug)]
 struct ValidateArgs {
+    /// Rule documents: file paths, or - (once) for standard input.
+    #[arg(value_name = "RULES", required = true, num_args = 1..)]
+    files: Vec<String>,
     #[command(flatten)]
-    rules: RulesArgs,
-    /// Output format.
+    check: CheckArgs,
+    /// Output format (`json`: one object per document, one per line).
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     format: DiagnosticFormat,
     /// Fail (exit 1) when there are warnings.
     #[arg(long)]
     deny_warnings: bool,
     /// Print a corrected document that decides the same for every viewer
-    /// (the changes go to standard error).
+    /// (the changes go to standard error); one document only.
     #[arg(long, conflicts_with_all = ["format", "deny_warnings"])]
     fix: bool,
 }
@@ -148,6 +158,9 @@ struct ExplainArgs {
     country: Option<String>,
     #[command(flatten)]
     geo: GeoArgs,
+    /// Output format (`json`: one object, docs/semantics.md).
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    format: DiagnosticFormat,
 }
 
 /// How a command ended, beyond success.
@@ -180,7 +193,9 @@ pub fn main() -> ExitCode {
     if std::env::var_os("ACCESSRULES_GEOIP").is_some_and(|v| v.is_empty()) {
         std::env::remove_var("ACCESSRULES_GEOIP");
     }
-    let version = long_version();
+    // The version names the GeoIP databases: opened only when asked for.
+    let asks_version = std::env::args_os().skip(1).any(|a| a == "--version" || a == "-V");
+    let version = if asks_version { long_version() } else { env!("CARGO_PKG_VERSION").to_owned() };
     let command = Cli::command().version(version.clone()).long_version(version);
     let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
@@ -222,21 +237,40 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// `--version` with the embedded database's type and build date (docs/semantics.md).
+/// `--version` with the embedded database's type and build date, and the
+/// database `ACCESSRULES_GEOIP` selects, if any (docs/semantics.md).
 fn long_version() -> String {
-    let geo = match GeoDatabase::embedded() {
-        Ok(db) => format!("embedded GeoIP database: {}", render::describe_database(&db)),
-        Err(e) => format!("embedded GeoIP database: unusable: {e}"),
-    };
-    format!("{}\n{geo}", env!("CARGO_PKG_VERSION"))
+    let mut text = env!("CARGO_PKG_VERSION").to_owned();
+    text.push_str(&match GeoDatabase::embedded() {
+        Ok(db) => format!("\nembedded GeoIP database: {}", render::describe_database(&db)),
+        Err(e) => format!("\nembedded GeoIP database: unusable: {e}"),
+    });
+    if let Some(path) = std::env::var_os("ACCESSRULES_GEOIP").filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(path);
+        text.push_str(&match GeoDatabase::open(&path) {
+            Ok(db) => {
+                let mut line = format!(
+                    "\nACCESSRULES_GEOIP database {}: {}",
+                    path.display(),
+                    render::describe_database(&db)
+                );
+                if let Some(note) = render::unassigned_note(&db) {
+                    line.push_str(&format!("\n  {note}"));
+                }
+                line
+            }
+            Err(e) => format!("\nACCESSRULES_GEOIP database: unusable: {e}"),
+        });
+    }
+    text
 }
 
 /// Reads the rule document: a path or `-`, at most `max` bytes (one more
 /// is read so that an oversized document is refused, never read whole).
-fn read_rules(args: &RulesArgs) -> anyhow::Result<(String, Vec<u8>)> {
+fn read_rules(path: &str, args: &CheckArgs) -> anyhow::Result<(String, Vec<u8>)> {
     let limit = (args.max_bytes as u64).saturating_add(1);
     let mut bytes = Vec::new();
-    if args.rules == "-" {
+    if path == "-" {
         io::stdin()
             .lock()
             .take(limit)
@@ -244,16 +278,16 @@ fn read_rules(args: &RulesArgs) -> anyhow::Result<(String, Vec<u8>)> {
             .context("cannot read the rules from standard input")?;
         Ok(("<stdin>".into(), bytes))
     } else {
-        let file = std::fs::File::open(&args.rules)
-            .with_context(|| format!("cannot open rules file {}", args.rules))?;
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot open rules file {path}"))?;
         file.take(limit)
             .read_to_end(&mut bytes)
-            .with_context(|| format!("cannot read rules file {}", args.rules))?;
-        Ok((args.rules.clone(), bytes))
+            .with_context(|| format!("cannot read rules file {path}"))?;
+        Ok((path.to_owned(), bytes))
     }
 }
 
-fn options(args: &RulesArgs) -> Options {
+fn options(args: &CheckArgs) -> Options {
     let clock = match args.now {
         Some(now) => Options::at(now),
         None => Options::now(),
@@ -266,29 +300,85 @@ fn use_colour(stream_is_terminal: bool) -> bool {
     stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// `validate FILE...`: one verdict per document, in the order given, and
+/// the worst exit status (docs/semantics.md): 2 if a document could not be
+/// read, else 1 if one is invalid (or has warnings with
+/// `--deny-warnings`), else 0. A document that cannot be read is reported
+/// and the others are still checked.
 fn validate(args: ValidateArgs) -> Outcome {
-    let (name, bytes) = read_rules(&args.rules)?;
-    let validation = check(&bytes, &options(&args.rules));
-    let mut out = io::stdout().lock();
+    if args.files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err(anyhow!("standard input (-) can be read only once").into());
+    }
     if args.fix {
-        return fix(&validation, &name);
+        let [file] = &args.files[..] else {
+            return Err(anyhow!(
+                "--fix corrects one document at a time ({} given)",
+                args.files.len()
+            )
+            .into());
+        };
+        let (name, bytes) = read_rules(file, &args.check)?;
+        return fix(&check(&bytes, &options(&args.check)), &name);
     }
-    let written = match args.format {
-        DiagnosticFormat::Json => render::write_json(&mut out, &validation),
-        DiagnosticFormat::Human => {
-            let colour = use_colour(io::stdout().is_terminal());
-            render::write_human(&mut out, &validation, &name, colour)
+    let several = args.files.len() > 1;
+    let colour = use_colour(io::stdout().is_terminal());
+    let mut out = io::stdout().lock();
+    // Once the reader is gone (`| head`), verdicts are still computed.
+    let mut closed = false;
+    let mut tally = [0usize; 3];
+    for (i, file) in args.files.iter().enumerate() {
+        let (status, written) = match read_rules(file, &args.check) {
+            Err(e) => {
+                let _ = out.flush();
+                eprintln!("accessrules: error: {e:#}");
+                let written = match args.format {
+                    DiagnosticFormat::Json if !closed => {
+                        render::write_json_error(&mut out, file, &format!("{e:#}"))
+                    }
+                    _ => Ok(()),
+                };
+                (2, written)
+            }
+            Ok((name, bytes)) => {
+                let validation = check(&bytes, &options(&args.check));
+                let written = match args.format {
+                    _ if closed => Ok(()),
+                    DiagnosticFormat::Json => render::write_json(&mut out, &validation, file),
+                    DiagnosticFormat::Human => {
+                        let gap = if several && i > 0 { writeln!(out) } else { Ok(()) };
+                        gap.and_then(|()| render::write_human(&mut out, &validation, &name, colour))
+                    }
+                };
+                let fails = !validation.is_valid()
+                    || (args.deny_warnings && validation.warning_count() > 0);
+                (usize::from(fails), written)
+            }
+        };
+        tally[status] += 1;
+        match written {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => closed = true,
+            Err(e) => return Err(e.into()),
+            Ok(()) => {}
         }
-    };
-    // A reader that went away (`| head`) does not change the verdict.
-    match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
-        _ => {}
     }
-    if !validation.is_valid() || (args.deny_warnings && validation.warning_count() > 0) {
-        return Err(Failure::Invalid);
+    if several && args.format == DiagnosticFormat::Human && !closed {
+        let [ok, failed, unreadable] = tally;
+        let mut line = format!("{} documents: {ok} passed, {failed} failed", args.files.len());
+        if unreadable > 0 {
+            line.push_str(&format!(", {unreadable} unreadable"));
+        }
+        if let Err(e) = writeln!(out, "{line}") {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                return Err(e.into());
+            }
+        }
     }
-    Ok(())
+    let _ = out.flush();
+    match tally {
+        [_, _, unreadable] if unreadable > 0 => Err(Failure::Status(2)),
+        [_, failed, _] if failed > 0 => Err(Failure::Invalid),
+        _ => Ok(()),
+    }
 }
 
 /// `validate --fix`: the proven correction on standard output, the list of
@@ -332,8 +422,8 @@ fn fix(validation: &Validation, name: &str) -> Outcome {
 /// Validates the rules for `simulate`/`explain`: diagnostics of an invalid
 /// document go to standard error and the command exits 1.
 fn valid_rules(args: &RulesArgs) -> Result<Validation, Failure> {
-    let (name, bytes) = read_rules(args)?;
-    let validation = check(&bytes, &options(args));
+    let (name, bytes) = read_rules(&args.rules, &args.check)?;
+    let validation = check(&bytes, &options(&args.check));
     if !validation.is_valid() {
         let colour = use_colour(io::stderr().is_terminal());
         render::write_human(&mut io::stderr().lock(), &validation, &name, colour)?;
@@ -350,10 +440,19 @@ fn valid_rules(args: &RulesArgs) -> Result<Validation, Failure> {
     Ok(validation)
 }
 
+/// The database of `--geoip` (or `ACCESSRULES_GEOIP`), else the embedded
+/// one. A database given by the user that holds codes which are not
+/// assigned gets one note on standard error naming them (docs/semantics.md).
 fn open_geo(args: &GeoArgs) -> anyhow::Result<GeoDatabase> {
     // GeoError's message already includes its cause; keep it one line.
     match &args.geoip {
-        Some(path) => GeoDatabase::open(path).map_err(|e| anyhow!(e.to_string())),
+        Some(path) => {
+            let db = GeoDatabase::open(path).map_err(|e| anyhow!(e.to_string()))?;
+            if let Some(note) = render::unassigned_note(&db) {
+                eprintln!("accessrules: note: GeoIP database {}: {note}", path.display());
+            }
+            Ok(db)
+        }
         None => GeoDatabase::embedded().map_err(|e| anyhow!(e.to_string())),
     }
 }

@@ -6,13 +6,17 @@ use accessrules::geo::GeoDatabase;
 use accessrules::{Code, Diagnostic, Severity, Validation};
 use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 
-/// `{"valid": bool, "errors": N, "warnings": N, "diagnostics": [...]}`.
-pub fn write_json(out: &mut impl Write, v: &Validation) -> io::Result<()> {
+/// `{"file": "...", "valid": bool, "errors": N, "warnings": N,
+/// "diagnostics": [...]}` on one line; `file` is the argument as given
+/// (`-` for standard input).
+pub fn write_json(out: &mut impl Write, v: &Validation, file: &str) -> io::Result<()> {
     // Streamed diagnostic by diagnostic: no copy of the report in memory.
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    out.write_all(b"{\"file\":")?;
+    serde_json::to_writer(&mut out, file)?;
     write!(
         out,
-        "{{\"valid\":{},\"errors\":{},\"warnings\":{},\"diagnostics\":[",
+        ",\"valid\":{},\"errors\":{},\"warnings\":{},\"diagnostics\":[",
         v.is_valid(),
         v.error_count(),
         v.warning_count()
@@ -25,6 +29,13 @@ pub fn write_json(out: &mut impl Write, v: &Validation) -> io::Result<()> {
     }
     out.write_all(b"]}\n")?;
     out.flush()
+}
+
+/// `{"file": "...", "error": "..."}` on one line: a document that could not
+/// be read (it has no verdict).
+pub fn write_json_error(out: &mut impl Write, file: &str, error: &str) -> io::Result<()> {
+    let line = serde_json::json!({"file": file, "error": error});
+    writeln!(out, "{line}")
 }
 
 /// Each diagnostic as `severity[code]: message`, ` --> file:line:column`,
@@ -319,13 +330,36 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
     renderer.render(report)
 }
 
-/// `geo-whois-asn-country (IPv6, built 2026-06-17, 1012345 networks)`.
+/// `country ipvAll (MaxMind DB, IPv6, built 2026-06-17, 1010885 networks)`,
+/// with `, N networks without a country` when there are such networks.
 pub fn describe_database(db: &GeoDatabase) -> String {
+    let without = match db.networks_without_country() {
+        0 => String::new(),
+        1 => ", 1 network without a country".to_owned(),
+        n => format!(", {n} networks without a country"),
+    };
     format!(
-        "{} (MaxMind DB, IPv{}, built {}, {} networks)",
+        "{} (MaxMind DB, IPv{}, built {}, {} networks{without})",
         db.database_type(),
         db.ip_version(),
         db.build_date(),
         db.network_count()
     )
+}
+
+/// `codes that are not assigned ISO 3166-1 codes, matched as written: UK
+/// (2 networks), ZZ (1 network)`, or `None` when every code is assigned.
+pub fn unassigned_note(db: &GeoDatabase) -> Option<String> {
+    let codes = db.unassigned_codes();
+    if codes.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = codes
+        .iter()
+        .map(|(c, n)| format!("{c} ({n} network{})", if *n == 1 { "" } else { "s" }))
+        .collect();
+    Some(format!(
+        "codes that are not assigned ISO 3166-1 codes, matched as written: {}",
+        list.join(", ")
+    ))
 }

@@ -136,11 +136,12 @@ pub fn rfc3339(secs: i64) -> Option<String> {
 }
 
 pub fn run(args: SignArgs) -> Outcome {
-    let now = now(args.rules.now);
+    let now = now(args.rules.check.now);
     let key = args.key.signing()?;
     let customer = args.url.as_deref().map(customer_code).transpose()?;
-    let (name, bytes) = read_rules(&args.rules)?;
-    let validation = check(&bytes, &Options::at(now).with_limits(*options(&args.rules).limits()));
+    let (name, bytes) = read_rules(&args.rules.rules, &args.rules.check)?;
+    let validation =
+        check(&bytes, &Options::at(now).with_limits(*options(&args.rules.check).limits()));
     let colour = use_colour(io::stderr().is_terminal());
     let refuse_warnings = args.deny_warnings && validation.warning_count() > 0;
     if !validation.is_valid() || validation.warning_count() > 0 {

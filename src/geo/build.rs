@@ -169,6 +169,11 @@ pub(crate) struct Built {
     pub(crate) v6: Option<Ranges>,
     pub(crate) network_count: u64,
     pub(crate) node_count: u32,
+    /// Networks whose record has no country (none of the fields, or only
+    /// "no country" values).
+    pub(crate) no_country: u64,
+    /// The networks of each code met, by increasing code (no zero counts).
+    pub(crate) code_counts: Vec<(u16, u64)>,
 }
 
 /// Converts the database in `raw` (already opened as `reader`, which
@@ -186,6 +191,8 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
     let mut cache: HashMap<usize, u16> = HashMap::new();
     let mut any_country = false;
     let mut network_count = 0u64;
+    // Networks by table code (`UNKNOWN`: a record without a country).
+    let mut counts = vec![0u64; MAX_CODES + 1];
 
     let data = data_section(raw, node_count, md.record_size).map_err(BuildError::Corrupt)?;
     let mut section = DataSection::new(&raw[data]);
@@ -230,7 +237,9 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
                 Leaf::Empty => UNKNOWN,
                 Leaf::Data(ptr) => {
                     network_count += 1;
-                    code_at(ptr, prefix, depth, 32)?
+                    let code = code_at(ptr, prefix, depth, 32)?;
+                    counts[usize::from(code)] += 1;
+                    code
                 }
                 Leaf::Alias(_) => unreachable_alias()?,
             };
@@ -247,7 +256,9 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
                 Leaf::Empty => UNKNOWN,
                 Leaf::Data(ptr) => {
                     network_count += 1;
-                    code_at(ptr, prefix, depth, 128)?
+                    let code = code_at(ptr, prefix, depth, 128)?;
+                    counts[usize::from(code)] += 1;
+                    code
                 }
                 Leaf::Alias(d) => ALIAS | d as u16,
             };
@@ -267,7 +278,16 @@ pub(crate) fn build<S: AsRef<[u8]>>(reader: &Reader<S>, raw: &[u8]) -> Result<Bu
     if !any_country {
         return Err(BuildError::NoCountryField);
     }
-    Ok(Built { v4, v6, network_count, node_count: md.node_count })
+    let code_counts =
+        (1..counts.len()).filter(|&c| counts[c] > 0).map(|c| (c as u16, counts[c])).collect();
+    Ok(Built {
+        v4,
+        v6,
+        network_count,
+        node_count: md.node_count,
+        no_country: counts[usize::from(UNKNOWN)],
+        code_counts,
+    })
 }
 
 fn unreachable_alias() -> Result<u16, BuildError> {
@@ -302,13 +322,23 @@ impl Built {
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let n = self.v4.starts.len();
         let m = self.v6.as_ref().map_or(0, |r| r.starts.len());
-        let mut out = Vec::with_capacity(HEADER_LEN + 6 * n + 18 * m + 16 * dir_len(16));
+        let k = self.code_counts.len();
+        let mut out = Vec::with_capacity(HEADER_LEN + 10 * k + 6 * n + 18 * m + 16 * dir_len(16));
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&(if self.v6.is_some() { FLAG_V6 } else { 0 }).to_le_bytes());
         out.extend_from_slice(&(n as u32).to_le_bytes());
         out.extend_from_slice(&(m as u32).to_le_bytes());
         out.extend_from_slice(&self.node_count.to_le_bytes());
         out.extend_from_slice(&self.network_count.to_le_bytes());
+        out.extend_from_slice(&self.no_country.to_le_bytes());
+        out.extend_from_slice(&(self.code_counts.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for &(code, _) in &self.code_counts {
+            out.extend_from_slice(&code.to_le_bytes());
+        }
+        for &(_, count) in &self.code_counts {
+            out.extend_from_slice(&count.to_le_bytes());
+        }
         for &s in &self.v4.starts {
             out.extend_from_slice(&(s as u32).to_le_bytes());
         }

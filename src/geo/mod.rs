@@ -5,11 +5,19 @@
 //!
 //! * A record's country is `country.iso_code` (GeoIP2 / GeoLite2 Country
 //!   and City, DB-IP), falling back to `registered_country.iso_code`, or the
-//!   top-level `country_code` (ip-location-db, IPinfo). The first of these
-//!   fields present in a record decides. `represented_country.iso_code` is
-//!   reported by [`GeoDatabase::lookup_detail`] but never matched.
-//! * Unknown (`Ok(None)`): an address with no record, a record without any
-//!   of the fields, an IPv6 address in an IPv4-only database. No country
+//!   top-level `country_code` (ip-location-db, IPinfo), or a top-level
+//!   `country` string (the older IPinfo layout; a `country` map is the
+//!   GeoIP2 one). The first of these fields present in a record decides.
+//!   `represented_country.iso_code` is reported by
+//!   [`GeoDatabase::lookup_detail`] but never matched.
+//! * "No country" values (`""`, `"-"`, `"--"`, common in community
+//!   databases) count as an absent field: a record holding only those has
+//!   no country. Such networks are counted
+//!   ([`GeoDatabase::networks_without_country`]), never an error.
+//! * Codes that are not assigned ISO 3166-1 codes (`UK`, `ZZ`, `A1`) are
+//!   matched as written and listed by [`GeoDatabase::unassigned_codes`].
+//! * Unknown (`Ok(None)`): an address with no record, a record without a
+//!   country, an IPv6 address in an IPv4-only database. No country
 //!   rule matches an unknown country, so the viewer falls through to the
 //!   next rule and, at the end, to the default allow.
 //! * Because "unknown" lets viewers through, nothing that goes wrong is ever
@@ -17,11 +25,12 @@
 //!   with none of the country fields, and a damaged record are all
 //!   [`GeoError`]s. [`GeoDatabase`] reads *every* record of the database
 //!   when it is opened, so a database that opens cannot fail a lookup later.
-//! * Country values must be two ASCII letters; lower case is upper-cased
-//!   (`"nl"` → `NL`). Any other value (`""`, `"USA"`, a number) makes the
-//!   database fail to open with [`GeoError::InvalidCountry`], naming the
-//!   value, the field and the network: matching it cannot be done right, and
-//!   treating it as unknown would silently allow the viewer.
+//! * Country values must be a letter and a letter or digit; lower case is
+//!   upper-cased (`"nl"` → `NL`). Any other value (`"USA"`, `"Netherlands"`,
+//!   a number) makes the database fail to open with
+//!   [`GeoError::InvalidCountry`], naming the value, the field and the
+//!   network: matching it cannot be done right, and treating it as unknown
+//!   would silently allow the viewer.
 //!
 //! # Speed (docs/performance.md)
 //!
@@ -76,6 +85,12 @@ pub const FIELD_REGISTERED_COUNTRY: &str = format::FIELD_REGISTERED;
 /// `country_code`: the ip-location-db / IPinfo layout, at the top level of
 /// the record (a [`GeoRecord::source_field`] value).
 pub const FIELD_COUNTRY_CODE: &str = format::FIELD_COUNTRY_CODE;
+/// `country` as a top-level string: the older IPinfo layout, read like
+/// [`FIELD_COUNTRY_CODE`] (a [`GeoRecord::source_field`] value).
+pub const FIELD_COUNTRY_STRING: &str = format::FIELD_COUNTRY_STRING;
+/// The values read as "no country" for a network: `""`, `"-"` and `"--"`
+/// (docs/semantics.md).
+pub const NO_COUNTRY_VALUES: [&str; 3] = records::NO_COUNTRY;
 
 /// Resolves a viewer's country from its address (docs/semantics.md).
 ///
@@ -147,8 +162,9 @@ pub enum GeoError {
         /// Which database (see [`GeoError::Corrupt`]).
         origin: String,
     },
-    /// A record's country value is not two ASCII letters (`""`, `"USA"`,
-    /// a number).
+    /// A record's country value is not a code (`"USA"`, `"Netherlands"`,
+    /// a number); the "no country" values [`NO_COUNTRY_VALUES`] are not
+    /// errors.
     #[error("{origin} has an invalid country code {value:?} in {field} for {network}")]
     InvalidCountry {
         /// Which database (see [`GeoError::Corrupt`]).
@@ -227,8 +243,13 @@ pub struct GeoRecord {
     /// [`CountryResolver::country`] for the same address.
     pub country: Option<CountryCode>,
     /// The field the country came from: [`FIELD_COUNTRY`],
-    /// [`FIELD_REGISTERED_COUNTRY`] or [`FIELD_COUNTRY_CODE`].
+    /// [`FIELD_REGISTERED_COUNTRY`], [`FIELD_COUNTRY_CODE`] or
+    /// [`FIELD_COUNTRY_STRING`].
     pub source_field: Option<&'static str>,
+    /// The first field of the record holding a "no country" value, and that
+    /// value (one of [`NO_COUNTRY_VALUES`]); when `country` is `None`, this
+    /// is why.
+    pub no_country: Option<(&'static str, &'static str)>,
     /// `represented_country.iso_code` (e.g. the country a military base or
     /// embassy network serves). Shown, never matched; `None` when absent or
     /// not two letters.
@@ -262,6 +283,8 @@ pub struct GeoDatabase {
     data: std::ops::Range<usize>,
     table: TableView,
     origin: String,
+    /// Codes of the table that are not assigned, with their networks.
+    unassigned: Vec<(CountryCode, u64)>,
 }
 
 /// Database bytes: the embedded `'static` file, or an owned one shared
@@ -291,6 +314,7 @@ impl fmt::Debug for GeoDatabase {
             .field("ip_version", &self.ip_version())
             .field("node_count", &self.table.node_count())
             .field("network_count", &self.network_count())
+            .field("networks_without_country", &self.networks_without_country())
             .field("ranges_v4", &v4)
             .field("ranges_v6", &v6)
             .finish()
@@ -405,7 +429,13 @@ impl GeoDatabase {
         let md = reader.metadata();
         let data = records::data_section(bytes.as_ref(), md.node_count as usize, md.record_size)
             .map_err(|message| GeoError::Corrupt { origin: origin.clone(), message })?;
-        Ok(GeoDatabase { reader, bytes, data, table, origin })
+        let unassigned = table
+            .code_counts()
+            .iter()
+            .filter_map(|&(code, n)| code_to_country(code).map(|c| (c, n)))
+            .filter(|&(c, _)| !crate::rules::country::is_assigned(c))
+            .collect();
+        Ok(GeoDatabase { reader, bytes, data, table, origin, unassigned })
     }
 
     /// The database embedded in the library: `data/geo-whois-asn-country.mmdb`
@@ -537,6 +567,7 @@ impl GeoDatabase {
             return Ok(GeoRecord {
                 country: None,
                 source_field: None,
+                no_country: None,
                 represented_country: None,
                 network: None,
                 has_record: false,
@@ -569,6 +600,7 @@ impl GeoDatabase {
         Ok(GeoRecord {
             country,
             source_field,
+            no_country: fields.no_country(),
             represented_country,
             network: Some(network),
             has_record,
@@ -608,6 +640,21 @@ impl GeoDatabase {
     /// iterator: aliases of the IPv4 subtree are not counted twice).
     pub fn network_count(&self) -> u64 {
         self.table.network_count()
+    }
+
+    /// Networks whose record has no country: none of the country fields, or
+    /// only "no country" values ([`NO_COUNTRY_VALUES`]). Their addresses
+    /// are unknown; counted like [`GeoDatabase::network_count`].
+    pub fn networks_without_country(&self) -> u64 {
+        self.table.no_country()
+    }
+
+    /// The codes of the data that are not assigned ISO 3166-1 alpha-2 codes
+    /// (`UK`, `ZZ`, `EU`, `A1`; `XK` counts as assigned), each with its
+    /// number of networks, by code. They are matched as written: a rule
+    /// listing `UK` matches them, one listing `GB` does not.
+    pub fn unassigned_codes(&self) -> &[(CountryCode, u64)] {
+        &self.unassigned
     }
 
     /// Ranges in the lookup tables: (IPv4, IPv6). IPv6 ranges that alias the

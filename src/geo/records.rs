@@ -41,7 +41,7 @@
 
 use std::collections::HashMap;
 
-use super::format::{FIELD_COUNTRY, FIELD_COUNTRY_CODE, FIELD_REGISTERED};
+use super::format::{FIELD_COUNTRY, FIELD_COUNTRY_CODE, FIELD_COUNTRY_STRING, FIELD_REGISTERED};
 
 // ---------------------------------------------------------------------------
 // Records
@@ -79,6 +79,18 @@ pub(crate) struct RecordFields<'a> {
     pub(crate) represented_country: Option<FieldValue<'a>>,
     /// Top-level `country_code`.
     pub(crate) country_code: Option<FieldValue<'a>>,
+    /// A top-level `country` that is a string (the older IPinfo layout;
+    /// a map is the GeoIP2 `country` above).
+    pub(crate) country_string: Option<FieldValue<'a>>,
+}
+
+/// The values community databases write for "no country" (docs/semantics.md):
+/// such a value is an unknown country for its network, never an error.
+pub(crate) const NO_COUNTRY: [&str; 3] = ["", "-", "--"];
+
+/// The [`NO_COUNTRY`] entry equal to `value`, if any.
+pub(crate) fn no_country(value: &str) -> Option<&'static str> {
+    NO_COUNTRY.iter().copied().find(|&p| p == value)
 }
 
 /// A country value that is not two ASCII letters.
@@ -103,19 +115,27 @@ pub(crate) fn code_of(value: &str) -> Option<u16> {
 }
 
 impl RecordFields<'_> {
-    /// The matched country (docs/semantics.md): `country.iso_code`, else
-    /// `registered_country.iso_code`, else `country_code`; the first field
-    /// present decides. A present value that is not two ASCII letters is an
-    /// error (lower case is accepted and upper-cased).
-    pub(crate) fn country(&self) -> Result<Option<(u16, &'static str)>, BadValue> {
-        let fields = [
+    /// The country fields in the order they are consulted.
+    fn fields(&self) -> [(&'static str, Option<FieldValue<'_>>); 4] {
+        [
             (FIELD_COUNTRY, self.country),
             (FIELD_REGISTERED, self.registered_country),
             (FIELD_COUNTRY_CODE, self.country_code),
-        ];
-        for (field, value) in fields {
+            (FIELD_COUNTRY_STRING, self.country_string),
+        ]
+    }
+
+    /// The matched country (docs/semantics.md): `country.iso_code`, else
+    /// `registered_country.iso_code`, else `country_code`, else a top-level
+    /// `country` string (the older IPinfo layout); the first field present
+    /// decides. A field holding a "no country" value ([`NO_COUNTRY`]) counts
+    /// as absent. A present value that is not a letter and a letter or digit
+    /// is an error (lower case is accepted and upper-cased).
+    pub(crate) fn country(&self) -> Result<Option<(u16, &'static str)>, BadValue> {
+        for (field, value) in self.fields() {
             let Some(value) = value else { continue };
             let code = match value {
+                FieldValue::Str(s) if no_country(s).is_some() => continue,
                 FieldValue::Str(s) => code_of(s),
                 FieldValue::Other(_) => None,
             };
@@ -125,6 +145,14 @@ impl RecordFields<'_> {
             };
         }
         Ok(None)
+    }
+
+    /// The first field holding a "no country" value, and that value.
+    pub(crate) fn no_country(&self) -> Option<(&'static str, &'static str)> {
+        self.fields().into_iter().find_map(|(field, value)| match value {
+            Some(FieldValue::Str(s)) => no_country(s).map(|v| (field, v)),
+            _ => None,
+        })
     }
 
     /// `represented_country.iso_code` when it is two ASCII letters (reported
@@ -358,8 +386,7 @@ impl<'a> DataSection<'a> {
     }
 
     /// `iso_code` of a country-like object at `at` (`None` when the value is
-    /// not a map, as IPinfo's `"country": "Netherlands"`, or has no
-    /// `iso_code`); and the offset after the field.
+    /// not a map or has no `iso_code`); and the offset after the field.
     fn country_object(&mut self, at: usize) -> DecodeResult<(Option<FieldValue<'a>>, usize)> {
         let (c, via, after) = self.deref(at)?;
         if let Some(&cached) = via.and_then(|t| self.objects.get(&t)) {
@@ -401,6 +428,10 @@ impl<'a> DataSection<'a> {
             rec.is_map = true;
             self.entries(c, |this, key, value| {
                 let (slot, (v, next)) = match key {
+                    "country" if this.deref(value)?.0.ty == T_STRING => {
+                        let (v, next) = this.string(value)?;
+                        (&mut rec.country_string, (Some(v), next))
+                    }
                     "country" => (&mut rec.country, this.country_object(value)?),
                     "registered_country" => {
                         (&mut rec.registered_country, this.country_object(value)?)
@@ -438,6 +469,39 @@ mod tests {
         assert_eq!(code_of("Gb"), code_of("GB"));
         for bad in ["", "A", "USA", "1U", "É", "  "] {
             assert_eq!(code_of(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn no_country_values_count_as_absent() {
+        let s = FieldValue::Str;
+        // (country, registered, country_code, country string) -> result
+        type Case<'a> =
+            ([Option<FieldValue<'a>>; 4], Result<Option<&'a str>, &'a str>, Option<&'a str>);
+        let table: [Case<'_>; 8] = [
+            ([None, None, Some(s("-")), None], Ok(None), Some("-")),
+            ([None, None, Some(s("")), None], Ok(None), Some("")),
+            ([None, None, None, Some(s("--"))], Ok(None), Some("--")),
+            ([Some(s("-")), Some(s("US")), None, None], Ok(Some("US")), Some("-")),
+            ([None, None, Some(s("--")), Some(s("nl"))], Ok(Some("NL")), Some("--")),
+            ([None, None, None, Some(s("GB"))], Ok(Some("GB")), None),
+            ([None, None, Some(s("---")), None], Err("---"), None),
+            ([None, None, None, Some(s("Netherlands"))], Err("Netherlands"), None),
+        ];
+        for (fields, want, placeholder) in table {
+            let [country, registered_country, country_code, country_string] = fields;
+            let rec = RecordFields {
+                is_map: true,
+                country,
+                registered_country,
+                represented_country: None,
+                country_code,
+                country_string,
+            };
+            let got = rec.country().map(|c| c.map(|(code, _)| code)).map_err(|b| b.value);
+            let want = want.map(|c| c.map(|c| code_of(c).unwrap())).map_err(str::to_owned);
+            assert_eq!(got, want, "{fields:?}");
+            assert_eq!(rec.no_country().map(|(_, v)| v), placeholder, "{fields:?}");
         }
     }
 }

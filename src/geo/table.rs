@@ -23,10 +23,15 @@ pub(crate) struct TableView {
     has_v6: bool,
     node_count: u32,
     network_count: u64,
+    /// Networks whose record has no country.
+    no_country: u64,
+    /// Networks of each code met, by increasing code.
+    code_counts: Vec<(u16, u64)>,
     // Shifts from an address to its directory entry (32 or 128 - dir bits).
     shift4: u32,
     shift6: u32,
     // Byte offsets of the sections.
+    s4: usize,
     s6: usize,
     d4: usize,
     d6: usize,
@@ -195,7 +200,19 @@ impl TableView {
         if v4_len > b.len() / 6 || v6_len > b.len() / 18 {
             return Err("country table is truncated".into());
         }
-        let s4 = HEADER_LEN;
+        let k = u32_at(b, 40) as usize;
+        if k > MAX_CODES {
+            return Err("country table lists too many codes".into());
+        }
+        let counts_at = HEADER_LEN + 2 * k;
+        let code_counts: Vec<(u16, u64)> =
+            (0..k).map(|i| (u16_at(b, HEADER_LEN + 2 * i), u64_at(b, counts_at + 8 * i))).collect();
+        if code_counts.iter().any(|&(c, _)| c == UNKNOWN || usize::from(c) > MAX_CODES)
+            || code_counts.windows(2).any(|w| w[0].0 >= w[1].0)
+        {
+            return Err("country table has a bad code list".into());
+        }
+        let s4 = counts_at + 8 * k;
         let c4 = s4 + 4 * v4_len;
         let d4 = c4 + 2 * v4_len;
         let (bits4, bits6) = (dir_bits(v4_len), dir_bits(v6_len));
@@ -219,6 +236,7 @@ impl TableView {
         let samples4: Vec<u32> = blocks4.iter().map(|bl| bl.keys[0]).collect();
         let samples6: Vec<u64> = blocks6.iter().map(|bl| bl.keys[0]).collect();
         Ok(TableView {
+            s4,
             coarse4: samples4.iter().step_by(BLOCK).copied().collect(),
             coarse6: samples6.iter().step_by(BLOCK).copied().collect(),
             samples4,
@@ -230,6 +248,8 @@ impl TableView {
             has_v6,
             node_count: u32_at(b, 20),
             network_count: u64_at(b, 24),
+            no_country: u64_at(b, 32),
+            code_counts,
             shift4: 32 - bits4,
             shift6: 128 - bits6,
             s6,
@@ -380,10 +400,9 @@ impl TableView {
 
     /// Every IPv4 range as (start, code), ascending; the first starts at 0.
     pub(crate) fn v4_entries(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
-        let c4 = HEADER_LEN + 4 * self.v4_len;
-        (0..self.v4_len).map(move |i| {
-            (u32_at(&self.bytes, HEADER_LEN + 4 * i), u16_at(&self.bytes, c4 + 2 * i))
-        })
+        let c4 = self.s4 + 4 * self.v4_len;
+        (0..self.v4_len)
+            .map(move |i| (u32_at(&self.bytes, self.s4 + 4 * i), u16_at(&self.bytes, c4 + 2 * i)))
     }
 
     /// Every IPv6 range as (start, code), ascending (codes may be aliases
@@ -403,6 +422,16 @@ impl TableView {
     /// Networks with a record in the source database.
     pub(crate) fn network_count(&self) -> u64 {
         self.network_count
+    }
+
+    /// Networks whose record has no country.
+    pub(crate) fn no_country(&self) -> u64 {
+        self.no_country
+    }
+
+    /// Networks of each code met, by increasing table code.
+    pub(crate) fn code_counts(&self) -> &[(u16, u64)] {
+        &self.code_counts
     }
 
     /// Node count of the source database.
@@ -470,13 +499,23 @@ mod tests {
         for n in [1, 2, 3, 15, 16, 17, 33, 100, 1000, 70_000] {
             let v4 = random_ranges(&mut rng, n, 32);
             let v6 = random_ranges(&mut rng, n, 128);
-            let built = Built { v4, v6: Some(v6), network_count: 7, node_count: 9 };
+            let code_counts = [(1, 1), (5, 2), (222, 4), (MAX_CODES as u16, 9)];
+            let code_counts = code_counts[..n.min(4)].to_vec();
+            let built = Built {
+                v4,
+                v6: Some(v6),
+                network_count: 7,
+                node_count: 9,
+                no_country: 3,
+                code_counts,
+            };
             let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
             assert_eq!(
                 view.range_counts(),
                 (built.v4.starts.len(), built.v6.as_ref().unwrap().starts.len())
             );
-            assert_eq!((view.network_count(), view.node_count()), (7, 9));
+            assert_eq!((view.network_count(), view.node_count(), view.no_country()), (7, 9, 3));
+            assert_eq!(view.code_counts(), &built.code_counts[..]);
             let v6 = built.v6.as_ref().unwrap();
             let mut probes4: Vec<u32> = vec![0, u32::MAX, 0x2a01_0000, 0x2a01_ffff];
             for &s in built.v4.starts.iter().take(5000) {
@@ -514,7 +553,14 @@ mod tests {
         }
         let mut v4 = Ranges::default();
         v4.push(0, 0);
-        let built = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 };
+        let built = Built {
+            v4,
+            v6: Some(v6),
+            network_count: 1,
+            node_count: 1,
+            no_country: 0,
+            code_counts: vec![],
+        };
         let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
         let v6 = built.v6.as_ref().unwrap();
         for &s in &v6.starts {
@@ -530,7 +576,14 @@ mod tests {
         v4.push(0, 0);
         v4.push(0x0808_0800, 222);
         v4.push(0x0808_0900, 0);
-        let built = Built { v4, v6: None, network_count: 1, node_count: 1 };
+        let built = Built {
+            v4,
+            v6: None,
+            network_count: 1,
+            node_count: 1,
+            no_country: 0,
+            code_counts: vec![],
+        };
         let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
         assert_eq!(view.v4(0x0808_0808), 222);
         assert_eq!(view.v4(0x0808_0908), 0);
@@ -548,7 +601,14 @@ mod tests {
         v6.push(1 << 32, 0);
         v6.push(0x2002 << 112, ALIAS | 16);
         v6.push(0x2003 << 112, 7);
-        let built = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 };
+        let built = Built {
+            v4,
+            v6: Some(v6),
+            network_count: 1,
+            node_count: 1,
+            no_country: 0,
+            code_counts: vec![],
+        };
         let view = TableView::parse(Cow::Owned(built.to_bytes())).unwrap();
         assert_eq!(view.v6(0x0808_0808), Some(222));
         assert_eq!(view.v6(0x2002_0808_0808 << 80), Some(222));
@@ -561,7 +621,15 @@ mod tests {
         let mut rng = Rng(77);
         let v4 = random_ranges(&mut rng, 200, 32);
         let v6 = random_ranges(&mut rng, 200, 128);
-        let good = Built { v4, v6: Some(v6), network_count: 1, node_count: 1 }.to_bytes();
+        let good = Built {
+            v4,
+            v6: Some(v6),
+            network_count: 1,
+            node_count: 1,
+            no_country: 0,
+            code_counts: vec![],
+        }
+        .to_bytes();
         for _ in 0..300 {
             let mut bytes = good.clone();
             for _ in 0..50 {
