@@ -23,6 +23,9 @@ pub fn run(args: ExplainArgs) -> Outcome {
             "  written as {ip}: an IPv4-mapped IPv6 address is evaluated as its IPv4 address"
         )?;
     }
+    if let Some(note) = super::special_note(ip) {
+        writeln!(w, "  note: {note}")?;
+    }
     writeln!(w, "  GeoIP database: {}", describe_database(&geo))?;
     let record = geo.lookup_detail(viewer.ip()).map_err(|e| anyhow::anyhow!(e))?;
     let country = match given {
