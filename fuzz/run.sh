@@ -22,7 +22,7 @@ data=$here/../tests/data
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(parse_validate differential geoip_bytes viewer_lines)
+    targets=(parse_validate differential geoip_bytes viewer_lines decompress)
 fi
 
 # Seed directories per target (read-only; new inputs go to corpus/TARGET).
@@ -31,6 +31,7 @@ seeds() {
         parse_validate | differential) echo "$data/rules" ;;
         geoip_bytes) echo "$data/geoip" ;;
         viewer_lines) echo "$data/viewers" ;;
+        decompress) echo "$data/logs" ;;
     esac
 }
 
@@ -45,7 +46,7 @@ dict() {
 # Longest input libFuzzer may generate, per target.
 max_len() {
     case $1 in
-        geoip_bytes | viewer_lines) echo 16384 ;;
+        geoip_bytes | viewer_lines | decompress) echo 16384 ;;
         *) echo 8192 ;;
     esac
 }

@@ -238,7 +238,7 @@ fn viewer_line_length_limit_library() {
     assert_eq!(read_line(&padded(MAX_LINE + 1)).unwrap_err(), "line longer than 4096 bytes");
     // Counted as one bad line, wherever it is.
     let file = [b"1.1.1.1\n".as_slice(), &padded(MAX_LINE + 1), b"\n::1"].concat();
-    assert_eq!(tally(&file), Tally { lines: 3, viewers: 2, skipped: 0, bad: 1 });
+    assert_eq!(tally(&file), Tally { lines: 3, viewers: 2, skipped: 0, not_viewers: 0, bad: 1 });
 }
 
 /// `(viewers, bad lines)` from the binary's summary on standard error.

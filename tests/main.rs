@@ -15,3 +15,4 @@ mod strategies;
 #[cfg(feature = "cli")]
 mod transcripts;
 mod util;
+mod viewer_logs;

@@ -55,9 +55,7 @@ fn prefix(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
 /// # Errors
 ///
 /// Reading the first bytes failed, or the zstd decoder could not start.
-pub fn open(
-    mut reader: Box<dyn Read + Send>,
-) -> io::Result<(Box<dyn Read + Send>, Compression)> {
+pub fn open(mut reader: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read + Send>, Compression)> {
     let head = prefix(&mut reader)?;
     let kind = Compression::sniff(&head);
     let whole = io::Cursor::new(head).chain(reader);

@@ -19,9 +19,9 @@ use accessrules::input::{self, LineCountry, Reader, Record, MAX_LINE};
 use accessrules::{Action, RuleId, RuleKind, RuleSet};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::decompress::{self, Compression, ReadAhead};
 use super::evaluator::{CountrySource, Evaluator, Outcome1, Scratch};
 use super::output::write_outcome;
-use super::decompress::{self, Compression, ReadAhead};
 use super::{Failure, Outcome, OutputFormat, SummaryFormat};
 
 /// Bytes read per chunk.
@@ -637,8 +637,8 @@ impl Summary<'_> {
         if s.not_viewers > 0 {
             let _ = writeln!(
                 err,
-                "  {} not from viewers skipped ({} other than {})",
-                plural(s.not_viewers, "request", "requests"),
+                "  {} skipped ({} other than {})",
+                plural(s.not_viewers, "request not from a viewer", "requests not from viewers"),
                 input::names::REQUEST_SOURCE,
                 input::names::EYEBALL
             );

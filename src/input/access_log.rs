@@ -130,11 +130,9 @@ pub(crate) fn parse(line: &[u8]) -> Result<Record, String> {
             }
             fields[1]
         }
-        n => {
-            return Err(format!(
-                "{n} fields before the time field; expected 3 (common, combined) or 4 (vhost_combined)"
-            ))
-        }
+        n => return Err(format!(
+            "{n} fields before the time field; expected 3 (common, combined) or 4 (vhost_combined)"
+        )),
     };
     let ip = if client.contains(&b',') {
         from_chain(client)?
@@ -179,8 +177,13 @@ mod tests {
         assert_eq!(ip(&format!("example.com:443 81.2.69.142 - - {t}")).unwrap(), "81.2.69.142");
         assert_eq!(ip(&format!("1.1.1.1:80 81.2.69.142 - - {t}")).unwrap(), "81.2.69.142");
         assert_eq!(ip(&format!("81.2.69.142, 162.158.1.1 - - {t}")).unwrap(), "81.2.69.142");
-        assert_eq!(ip(&format!("203.0.113.9, 81.2.69.142, 10.0.0.1 - - {t}")).unwrap(), "81.2.69.142");
-        assert!(ip(&format!("crawl-66-249-66-1.googlebot.com - - {t}")).unwrap_err().contains("host name"));
+        assert_eq!(
+            ip(&format!("203.0.113.9, 81.2.69.142, 10.0.0.1 - - {t}")).unwrap(),
+            "81.2.69.142"
+        );
+        assert!(ip(&format!("crawl-66-249-66-1.googlebot.com - - {t}"))
+            .unwrap_err()
+            .contains("host name"));
         assert!(ip(&format!("240.0.0.7 - - {t}")).unwrap_err().contains("Pseudo IPv4"));
         assert!(ip("8.8.8.8").unwrap_err().contains("not an access log line"));
         assert!(looks_like(format!("1.2.3.4 - - {t}").as_bytes()));

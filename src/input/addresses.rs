@@ -23,38 +23,62 @@ pub fn cloudflare_ranges_checked() -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// The ranges, and for each first byte (IPv4: `[0]`; IPv6: `[1]`) whether
-/// some range may hold it: most addresses are decided by one table read.
+/// A list of networks, with a bit per 16-bit address prefix (per family)
+/// saying whether some network may hold it: most addresses are decided by
+/// one bit, the rest by comparing masked integers.
 struct Ranges {
     nets: Vec<IpNet>,
-    first: [[bool; 256]; 2],
+    /// (network, mask, index in `nets`), in `nets` order.
+    v4: Vec<(u32, u32, usize)>,
+    v6: Vec<(u128, u128, usize)>,
+    gate: [Box<[u64; 1024]>; 2],
 }
 
 impl Ranges {
     fn new(nets: Vec<IpNet>) -> Ranges {
-        let mut first = [[false; 256]; 2];
-        for net in &nets {
-            let (family, byte, len) = match net {
-                IpNet::V4(n) => (0, n.network().octets()[0], n.prefix_len()),
-                IpNet::V6(n) => (1, n.network().octets()[0], n.prefix_len()),
-            };
-            if len >= 8 {
-                first[family][usize::from(byte)] = true;
-            } else {
-                let span = 1usize << (8 - len);
-                for b in usize::from(byte)..(usize::from(byte) + span).min(256) {
-                    first[family][b] = true;
+        let mut gate = [Box::new([0u64; 1024]), Box::new([0u64; 1024])];
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for (i, net) in nets.iter().enumerate() {
+            let (family, top, len) = match net {
+                IpNet::V4(n) => {
+                    let addr = u32::from(n.network());
+                    v4.push((addr, u32::from(n.netmask()), i));
+                    (0, (addr >> 16) as usize, n.prefix_len())
                 }
+                IpNet::V6(n) => {
+                    let addr = u128::from(n.network());
+                    v6.push((addr, u128::from(n.netmask()), i));
+                    (1, (addr >> 112) as usize, n.prefix_len())
+                }
+            };
+            let span = if len >= 16 { 1 } else { 1usize << (16 - len) };
+            for p in top..top + span {
+                gate[family][p / 64] |= 1 << (p % 64);
             }
         }
-        Ranges { nets, first }
+        Ranges { nets, v4, v6, gate }
     }
 
+    /// The index in `nets` of the first network holding `ip` (canonical).
     #[inline]
-    fn may_hold(&self, ip: IpAddr) -> bool {
+    fn find(&self, ip: IpAddr) -> Option<usize> {
         match ip {
-            IpAddr::V4(a) => self.first[0][usize::from(a.octets()[0])],
-            IpAddr::V6(a) => self.first[1][usize::from(a.octets()[0])],
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                let p = (a >> 16) as usize;
+                if self.gate[0][p / 64] & (1 << (p % 64)) == 0 {
+                    return None;
+                }
+                self.v4.iter().find(|&&(n, m, _)| a & m == n).map(|&(_, _, i)| i)
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                let p = (a >> 112) as usize;
+                if self.gate[1][p / 64] & (1 << (p % 64)) == 0 {
+                    return None;
+                }
+                self.v6.iter().find(|&&(n, m, _)| a & m == n).map(|&(_, _, i)| i)
+            }
         }
     }
 }
@@ -83,8 +107,7 @@ pub fn cloudflare_ranges() -> &'static [IpNet] {
 /// addresses are judged as IPv4.
 #[inline]
 pub fn is_cloudflare(ip: IpAddr) -> bool {
-    let ip = ip.to_canonical();
-    CLOUDFLARE.may_hold(ip) && CLOUDFLARE.nets.iter().any(|n| n.contains(&ip))
+    CLOUDFLARE.find(ip.to_canonical()).is_some()
 }
 
 /// Why no viewer at the edge has `ip` (private, loopback, CGNAT,
@@ -92,11 +115,7 @@ pub fn is_cloudflare(ip: IpAddr) -> bool {
 /// IPv4-mapped addresses are judged as IPv4.
 #[inline]
 pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
-    let ip = ip.to_canonical();
-    if !SPECIAL.may_hold(ip) {
-        return None;
-    }
-    SPECIAL_PURPOSE.iter().find_map(|(n, what)| n.contains(&ip).then_some(*what))
+    SPECIAL.find(ip.to_canonical()).map(|i| SPECIAL_PURPOSE[i].1)
 }
 
 /// Whether `ip` is in `240.0.0.0/4`, where Cloudflare's Pseudo IPv4 puts
@@ -127,7 +146,24 @@ mod tests {
         assert!(is_pseudo_ipv4(ip("240.0.0.1")) && !is_pseudo_ipv4(ip("239.0.0.1")));
         assert_eq!(cloudflare_ranges().len(), 22);
         assert_ne!(cloudflare_ranges_checked(), "unknown");
-        // The first-byte gate never hides a member.
+        // The gate never hides a member; the first match is the table's.
+        let inside = |n: &IpNet, r: u64| match n {
+            IpNet::V4(n) => IpAddr::from(
+                (u32::from(n.network()) | (r as u32 & !u32::from(n.netmask()))).to_be_bytes(),
+            ),
+            IpNet::V6(n) => IpAddr::from(
+                (u128::from(n.network()) | (u128::from(r) << 17 & !u128::from(n.netmask())))
+                    .to_be_bytes(),
+            ),
+        };
+        for n in CLOUDFLARE.nets.iter().chain(SPECIAL.nets.iter()) {
+            for r in [0, 1, u64::MAX, 0x1234_5678_9abc_def0] {
+                let a = inside(n, r);
+                assert_eq!(is_cloudflare(a), CLOUDFLARE.nets.iter().any(|n| n.contains(&a)), "{a}");
+                let plain = SPECIAL_PURPOSE.iter().find_map(|(n, w)| n.contains(&a).then_some(*w));
+                assert_eq!(special_purpose(a), plain, "{a}");
+            }
+        }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..200_000 {
             x ^= x << 13;

@@ -112,6 +112,11 @@ pub(crate) fn fields(record: &[u8], delimiter: u8) -> Result<Vec<Cow<'_, [u8]>>,
     }
 }
 
+/// Whether a line is Excel's `sep=X` (the delimiter of what follows).
+pub(crate) fn is_sep_line(line: &[u8]) -> bool {
+    line.len() == 5 && line[..4].eq_ignore_ascii_case(b"sep=")
+}
+
 /// The column names of a header or `--fields` list, as written.
 pub(crate) fn names_of(record: &[u8], delimiter: u8) -> Option<Vec<String>> {
     let fields = fields(record, delimiter).ok()?;
@@ -122,7 +127,8 @@ impl Columns {
     /// Reads one record (already known not to be blank).
     pub(crate) fn parse(&self, record: &[u8]) -> Result<Record, String> {
         let record = record.strip_suffix(b"\r").unwrap_or(record);
-        if self.header.as_deref() == Some(record.trim_ascii()) {
+        let trimmed = record.trim_ascii();
+        if self.header.as_deref() == Some(trimmed) || is_sep_line(trimmed) {
             return Ok(Record::Skipped);
         }
         let fields = fields(record, self.delimiter)?;
@@ -159,7 +165,10 @@ mod tests {
         let f = |s: &str| {
             fields(s.as_bytes(), b',').map(|v| v.iter().map(|x| x.to_vec()).collect::<Vec<_>>())
         };
-        assert_eq!(f("a,\"b,c\",\"d\"\"e\"").unwrap(), vec![b"a".to_vec(), b"b,c".to_vec(), b"d\"e".to_vec()]);
+        assert_eq!(
+            f("a,\"b,c\",\"d\"\"e\"").unwrap(),
+            vec![b"a".to_vec(), b"b,c".to_vec(), b"d\"e".to_vec()]
+        );
         assert_eq!(f("\"x\ny\",1").unwrap(), vec![b"x\ny".to_vec(), b"1".to_vec()]);
         assert!(f("\"open,1").is_err());
         assert!(f("\"a\"b,1").is_err());

@@ -22,7 +22,7 @@
 //! line comes before its header) is read in the first line's format and its
 //! other lines are bad lines, reported one by one.
 
-use super::delimited::{names_of, Columns};
+use super::delimited::{is_sep_line, names_of, Columns};
 use super::ndjson::{looks_like_country, CountryKey, Keys};
 use super::plain::{self, looks_like_json};
 use super::{access_log, names, Format, Reader, Record};
@@ -133,7 +133,7 @@ pub fn detect(sample: &[u8], hints: &Hints) -> Result<Reader, DetectError> {
         return Ok(Reader::plain());
     };
     let mut sep = None;
-    if first.len() == 5 && first[..4].eq_ignore_ascii_case(b"sep=") {
+    if is_sep_line(first) {
         sep = Some(first[4]);
         first = meaningful.next().unwrap_or_default();
     }
@@ -190,7 +190,8 @@ pub fn detect(sample: &[u8], hints: &Hints) -> Result<Reader, DetectError> {
         None => b",;\t|",
     };
     for &delimiter in candidates {
-        if sep.is_none() && !first.contains(&delimiter) && candidates.len() > 1 && delimiter != b',' {
+        if sep.is_none() && !first.contains(&delimiter) && candidates.len() > 1 && delimiter != b','
+        {
             continue;
         }
         let Some(found) = names_of(first, delimiter) else { continue };

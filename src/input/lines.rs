@@ -144,5 +144,4 @@ mod tests {
             assert_eq!(chunked(&input, size), expected, "chunks of {size}");
         }
     }
-
 }

@@ -143,7 +143,9 @@ impl Reader {
                     CountryKey::Named(k) => k.clone(),
                     CountryKey::Ignored => "none, GeoIP".into(),
                 };
-                format!("NDJSON objects (Cloudflare Logpush); address key {ip}, country key {country}")
+                format!(
+                    "NDJSON objects (Cloudflare Logpush); address key {ip}, country key {country}"
+                )
             }
             Format::Delimited(c) => {
                 let sep = match c.delimiter {
@@ -151,7 +153,9 @@ impl Reader {
                     d => format!("{:?}", char::from(d)),
                 };
                 let name = |i: usize| {
-                    c.names.get(i).map_or_else(|| format!("{}", i + 1), |n| format!("{} {n:?}", i + 1))
+                    c.names
+                        .get(i)
+                        .map_or_else(|| format!("{}", i + 1), |n| format!("{} {n:?}", i + 1))
                 };
                 let country = c.country.map_or_else(|| "none, GeoIP".into(), name);
                 let kind = if c.header.is_some() {

@@ -160,7 +160,9 @@ impl<'de> Visitor<'de> for Object<'_> {
                 match &found.ip {
                     Some((first, _)) => {
                         found.problem.get_or_insert_with(|| {
-                            format!("two address keys, {first:?} and {k:?}: name one with --ip-field")
+                            format!(
+                                "two address keys, {first:?} and {k:?}: name one with --ip-field"
+                            )
                         });
                     }
                     None => found.ip = Some((k, v)),
@@ -226,7 +228,8 @@ fn unwrap_array(line: &[u8]) -> &[u8] {
 ///
 /// A message naming the bad value or key.
 pub(crate) fn parse(line: &[u8], keys: &Keys) -> Result<Record, String> {
-    let line = if line[0] == b'{' && line[line.len() - 1] == b'}' { line } else { unwrap_array(line) };
+    let line =
+        if line[0] == b'{' && line[line.len() - 1] == b'}' { line } else { unwrap_array(line) };
     if line.is_empty() {
         // `[`, `]` or `,` alone: the array around the records.
         return Ok(Record::Skipped);
@@ -280,11 +283,16 @@ mod tests {
     fn reads_logpush_records() {
         let gb = LineCountry::Code(CountryCode::new("GB").unwrap());
         let line = r#"{"EdgeServerIP":"1.1.1.1","ClientRequestSource":"eyeball","OriginIP":"2.2.2.2","ClientRegionCode":"ENG","RequestHeaders":{"x":[1,{"y":"z"}]},"ClientCountry":"gb","ClientIP":"81.2.69.142"}"#;
-        assert_eq!(p(line).unwrap(), Record::Viewer { ip: "81.2.69.142".parse().unwrap(), country: gb });
+        assert_eq!(
+            p(line).unwrap(),
+            Record::Viewer { ip: "81.2.69.142".parse().unwrap(), country: gb }
+        );
         let health = r#"{"ClientIP":"1.2.3.4","ClientRequestSource":"edgeHealthCheck"}"#;
         assert_eq!(p(health).unwrap(), Record::NotViewer);
         assert!(p(r#"{"ClientIP":"1.2.3.4","cc":"US"}"#).unwrap_err().contains("\"cc\""));
-        assert!(p(r#"{"ip":"1.2.3.4","ClientIP":"1.2.3.5"}"#).unwrap_err().contains("two address keys"));
+        assert!(p(r#"{"ip":"1.2.3.4","ClientIP":"1.2.3.5"}"#)
+            .unwrap_err()
+            .contains("two address keys"));
         assert_eq!(p("[").unwrap(), Record::Skipped);
         assert!(matches!(p(r#"[{"ClientIP":"1.2.3.4"},"#).unwrap(), Record::Viewer { .. }));
         assert!(matches!(p(r#",{"ClientIP":"1.2.3.4"}]"#).unwrap(), Record::Viewer { .. }));

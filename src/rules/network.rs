@@ -265,10 +265,7 @@ pub(crate) static SPECIAL_PURPOSE: std::sync::LazyLock<Vec<(IpNet, &'static str)
             ("fe80::/10", "a link-local range"),
             ("ff00::/8", "a multicast range"),
         ];
-        BLOCKS
-            .iter()
-            .map(|(block, what)| (block.parse().expect("a valid block"), *what))
-            .collect()
+        BLOCKS.iter().map(|(block, what)| (block.parse().expect("a valid block"), *what)).collect()
     });
 
 /// Why an address is not one a viewer at the edge can have, or `None` for a
