@@ -130,9 +130,11 @@ pub(crate) fn parse(line: &[u8]) -> Result<Record, String> {
             }
             fields[1]
         }
-        n => return Err(format!(
+        n => {
+            return Err(format!(
             "{n} fields before the time field; expected 3 (common, combined) or 4 (vhost_combined)"
-        )),
+        ))
+        }
     };
     let ip = if client.contains(&b',') {
         from_chain(client)?

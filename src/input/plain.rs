@@ -1,5 +1,5 @@
 //! Plain viewer lines: `IP` or `IP,CC` (and, line by line, the NDJSON
-//! objects of [`super::ndjson`]). This is the fast path of
+//! objects of the NDJSON reader). This is the fast path of
 //! `simulate --input`: an address is read straight from bytes, no line
 //! allocates unless it is NDJSON or bad.
 
