@@ -240,6 +240,8 @@ fn access_logs() {
         format!("crawl-66-249-66-1.googlebot.com - - {TIME}"),
         format!("240.0.0.9 - - {TIME}"),
         format!("192.168.1.10 - - {TIME}"),
+        // nginx `main` behind Cloudflare: the trailing X-Forwarded-For.
+        format!("172.70.1.2 - - {TIME} \"200.160.2.3\""),
     ]
     .join("\n");
     let r = simulate(log.as_bytes(), &[]);
@@ -250,7 +252,15 @@ fn access_logs() {
     // chain: the last address before Cloudflare's.
     assert_eq!(
         ips,
-        ["81.2.69.142", "2606:2800:220:1::1", "8.8.8.8", "81.2.69.142", "8.8.4.4", "192.168.1.10"]
+        [
+            "81.2.69.142",
+            "2606:2800:220:1::1",
+            "8.8.8.8",
+            "81.2.69.142",
+            "8.8.4.4",
+            "192.168.1.10",
+            "200.160.2.3"
+        ]
     );
     assert!(r.err.contains("line 6: host name \"crawl-66-249-66-1.googlebot.com\""), "{}", r.err);
     assert!(r.err.contains("line 7: 240.0.0.9 is a Cloudflare Pseudo IPv4 address"), "{}", r.err);

@@ -8,7 +8,11 @@
 //! `log_format` with `$http_x_forwarded_for` first writes it): the viewer
 //! is its last address outside Cloudflare's ranges and the special-purpose
 //! ranges (the address that reached the first proxy the operator runs).
-//! A host name (`HostnameLookups On`) is a bad line: names are never
+//! When the client field is one of Cloudflare's addresses or a
+//! special-purpose one (a proxy in front of the server) and the line ends
+//! with a quoted address chain (nginx's default `main` format ends with
+//! `"$http_x_forwarded_for"`), the viewer is read from that chain the same
+//! way. A host name (`HostnameLookups On`) is a bad line: names are never
 //! resolved. A Cloudflare Pseudo IPv4 address (`240.0.0.0/4`) is a bad
 //! line: it stands for an IPv6 viewer whose address the log does not hold.
 
@@ -106,6 +110,18 @@ fn from_chain(chain: &[u8]) -> Result<IpAddr, String> {
     viewer.copied().ok_or_else(|| format!("empty X-Forwarded-For chain {:?}", shown(chain)))
 }
 
+/// The viewer of a trailing quoted `X-Forwarded-For` field, if the line
+/// ends with one holding only addresses.
+fn trailing_chain(line: &[u8]) -> Option<IpAddr> {
+    let body = line.strip_suffix(b"\"")?;
+    let open = body.iter().rposition(|&c| c == b'"')?;
+    let field = &body[open + 1..];
+    if field.is_empty() || field == b"-" {
+        return None;
+    }
+    from_chain(field).ok()
+}
+
 /// Reads one access log line (already trimmed and not blank).
 ///
 /// # Errors
@@ -151,6 +167,11 @@ pub(crate) fn parse(line: &[u8]) -> Result<Record, String> {
             None => return Err(format!("invalid client address {:?}", shown(client))),
         }
     };
+    let ip = if is_cloudflare(ip) || special_purpose(ip).is_some() {
+        trailing_chain(line).unwrap_or(ip)
+    } else {
+        ip
+    };
     if is_pseudo_ipv4(ip) {
         return Err(format!(
             "{ip} is a Cloudflare Pseudo IPv4 address (240.0.0.0/4): it stands for an IPv6 viewer \
@@ -189,5 +210,14 @@ mod tests {
         assert!(ip(&format!("240.0.0.7 - - {t}")).unwrap_err().contains("Pseudo IPv4"));
         assert!(ip("8.8.8.8").unwrap_err().contains("not an access log line"));
         assert!(looks_like(format!("1.2.3.4 - - {t}").as_bytes()));
+        // nginx `main`: a trailing "$http_x_forwarded_for" behind Cloudflare
+        // or a local proxy; ignored for a client that is neither.
+        assert_eq!(ip(&format!("162.158.1.1 - - {t} \"81.2.69.142\"")).unwrap(), "81.2.69.142");
+        assert_eq!(
+            ip(&format!("10.0.0.2 - - {t} \"203.0.113.9, 81.2.69.142\"")).unwrap(),
+            "81.2.69.142"
+        );
+        assert_eq!(ip(&format!("162.158.1.1 - - {t} \"-\"")).unwrap(), "162.158.1.1");
+        assert_eq!(ip(&format!("8.8.8.8 - - {t} \"81.2.69.142\"")).unwrap(), "8.8.8.8");
     }
 }

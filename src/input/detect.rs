@@ -205,6 +205,12 @@ pub fn detect(sample: &[u8], hints: &Hints) -> Result<Reader, DetectError> {
             plain::shown(first)
         )));
     }
+    if hints.country_field.is_some() {
+        return Err(DetectError(format!(
+            "--country-field names a CSV column or an NDJSON key, but the first line is neither a header nor an NDJSON object: {:?}",
+            plain::shown(first)
+        )));
+    }
     if sep.is_some() {
         return Err(DetectError(format!(
             "after the sep= line, the header names no address column ({}, or --ip-field): {:?}",
@@ -241,5 +247,7 @@ mod tests {
         assert_eq!(name("garbage\n"), "plain");
         assert!(detect(b"ip,cc\n", &Hints::default()).unwrap_err().0.contains("\"cc\""));
         assert!(detect(b"ip,ClientIP\n", &Hints::default()).unwrap_err().0.contains("two address"));
+        let country = Hints { country_field: Some("cc".into()), ..Hints::default() };
+        assert!(detect(b"8.8.8.8\n", &country).unwrap_err().0.contains("--country-field"));
     }
 }
