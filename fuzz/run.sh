@@ -22,7 +22,7 @@ data=$here/../tests/data
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(parse_validate differential geoip_bytes viewer_lines token_key)
+    targets=(parse_validate differential geoip_bytes viewer_lines token_key decompress)
 fi
 
 # Seed directories per target (read-only; new inputs go to corpus/TARGET).
@@ -32,6 +32,7 @@ seeds() {
         geoip_bytes) echo "$data/geoip" ;;
         viewer_lines) echo "$data/viewers" ;;
         token_key) echo "$data/keys" ;;
+        decompress) echo "$data/logs" ;;
     esac
 }
 
@@ -46,7 +47,7 @@ dict() {
 # Longest input libFuzzer may generate, per target.
 max_len() {
     case $1 in
-        geoip_bytes | viewer_lines) echo 16384 ;;
+        geoip_bytes | viewer_lines | decompress) echo 16384 ;;
         *) echo 8192 ;;
     esac
 }

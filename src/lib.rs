@@ -120,6 +120,7 @@ mod diagnostic;
 mod document;
 mod fix;
 pub mod geo;
+pub mod input;
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 mod interval;
 mod lint;

@@ -276,7 +276,7 @@ fn simulate_input_streams_and_summarises() {
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("line 5: invalid viewer address \"not-an-ip\""), "{stderr}");
-    assert!(stderr.contains("4 viewers: 2 allowed, 2 blocked; 1 bad lines"), "{stderr}");
+    assert!(stderr.contains("4 viewers: 2 allowed, 2 blocked; 1 bad line\n"), "{stderr}");
     let ndjson = bin()
         .args([
             "simulate",

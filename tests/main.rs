@@ -24,3 +24,4 @@ mod token;
 #[cfg(feature = "cli")]
 mod transcripts;
 mod util;
+mod viewer_logs;

@@ -300,7 +300,7 @@ pub(crate) fn decide_arrow(
 }
 
 fn parse_row(ip: &str, country: Option<&str>) -> Result<(IpAddr, Option<CountryCode>), String> {
-    let addr = accessrules::viewer_line::parse_ip(ip.trim().as_bytes()).ok_or_else(|| {
+    let addr = accessrules::input::plain::parse_ip(ip.trim().as_bytes()).map_err(|_| {
         let shown: String = ip.chars().take(64).collect();
         format!("invalid IP address {shown:?}")
     })?;

@@ -207,7 +207,7 @@ impl Decision {
 }
 
 fn parse_ip(text: &str) -> PyResult<IpAddr> {
-    accessrules::viewer_line::parse_ip(text.trim().as_bytes()).ok_or_else(|| {
+    accessrules::input::plain::parse_ip(text.trim().as_bytes()).map_err(|_| {
         let shown: String = text.chars().take(64).collect();
         PyValueError::new_err(format!("invalid IP address {shown:?}"))
     })

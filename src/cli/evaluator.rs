@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use accessrules::geo::GeoDatabase;
+use accessrules::input::LineCountry;
 use accessrules::{reference, CountryCode, Decision, Matcher, RuleSet, Viewer};
 use anyhow::anyhow;
 use clap::ValueEnum;
@@ -87,13 +88,14 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// Decides `viewers` (address, given country), appending to `out` in
-    /// order.
+    /// Decides `viewers` (address, what the log says of the country),
+    /// appending to `out` in order: GeoIP is asked only for
+    /// [`LineCountry::Absent`].
     ///
     /// Errors: a failed `maxminddb` lookup (reference engine only).
     pub fn evaluate_batch(
         &self,
-        viewers: &[(IpAddr, Option<CountryCode>)],
+        viewers: &[(IpAddr, LineCountry)],
         scratch: &mut Scratch,
         out: &mut Vec<Outcome1>,
     ) -> anyhow::Result<()> {
@@ -103,7 +105,12 @@ impl<'a> Evaluator<'a> {
                 // Every viewer's country is shown, so every viewer without
                 // a given country is looked up, in one batch.
                 ips.clear();
-                ips.extend(viewers.iter().filter(|(_, given)| given.is_none()).map(|&(ip, _)| ip));
+                ips.extend(
+                    viewers
+                        .iter()
+                        .filter(|(_, given)| *given == LineCountry::Absent)
+                        .map(|&(ip, _)| ip),
+                );
                 resolved.clear();
                 geo.resolve_batch(ips, resolved);
                 let mut resolved = resolved.iter();
@@ -111,8 +118,9 @@ impl<'a> Evaluator<'a> {
                 sources.clear();
                 for &(ip, given) in viewers {
                     let (country, source) = match given {
-                        Some(c) => (Some(c), CountrySource::Given),
-                        None => match resolved.next().copied().flatten() {
+                        LineCountry::Code(c) => (Some(c), CountrySource::Given),
+                        LineCountry::Unknown => (None, CountrySource::Unknown),
+                        LineCountry::Absent => match resolved.next().copied().flatten() {
                             Some(c) => (Some(c), CountrySource::Geoip),
                             None => (None, CountrySource::Unknown),
                         },
@@ -135,8 +143,9 @@ impl<'a> Evaluator<'a> {
                 for &(ip, given) in viewers {
                     let v = Viewer::without_country(ip);
                     let (country, source) = match given {
-                        Some(c) => (Some(c), CountrySource::Given),
-                        None => match plain_country(reader, v.ip())? {
+                        LineCountry::Code(c) => (Some(c), CountrySource::Given),
+                        LineCountry::Unknown => (None, CountrySource::Unknown),
+                        LineCountry::Absent => match plain_country(reader, v.ip())? {
                             Some(c) => (Some(c), CountrySource::Geoip),
                             None => (None, CountrySource::Unknown),
                         },
@@ -144,6 +153,28 @@ impl<'a> Evaluator<'a> {
                     let v = v.with_country(country);
                     let decision = reference::evaluate(rules, &v);
                     out.push(Outcome1 { ip: v.ip(), country, source, decision });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Evaluator<'_> {
+    /// GeoIP's countries of `ips`, appended to `out` in order (to compare
+    /// with the countries a log gives).
+    ///
+    /// Errors: a failed `maxminddb` lookup (reference engine only).
+    pub fn geoip_countries(
+        &self,
+        ips: &[IpAddr],
+        out: &mut Vec<Option<CountryCode>>,
+    ) -> anyhow::Result<()> {
+        match self {
+            Evaluator::Compiled { geo, .. } => geo.resolve_batch(ips, out),
+            Evaluator::Reference { reader, .. } => {
+                for &ip in ips {
+                    out.push(plain_country(reader, Viewer::without_country(ip).ip())?);
                 }
             }
         }

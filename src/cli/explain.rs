@@ -62,6 +62,9 @@ fn human(
             "  written as {ip}: an IPv4-mapped IPv6 address is evaluated as its IPv4 address"
         )?;
     }
+    if let Some(note) = super::special_note(ip) {
+        writeln!(w, "  note: {note}")?;
+    }
     writeln!(w, "  GeoIP database: {}", describe_database(geo))?;
     match given {
         Some(c) => {

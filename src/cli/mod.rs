@@ -5,6 +5,7 @@
 //! broken pipe on output is a quiet success.
 
 mod decode;
+mod decompress;
 mod diff;
 mod evaluator;
 mod explain;
@@ -124,9 +125,25 @@ struct SimulateArgs {
     /// The viewer's country (ISO 3166-1 alpha-2, any case); skips GeoIP.
     #[arg(long, value_name = "CC", requires = "ip")]
     country: Option<String>,
-    /// Viewers, one per line: `IP`, `IP,CC` or an ndjson object; - for standard input.
+    /// Viewer log; - for standard input. Plain `IP`/`IP,CC` lines, NDJSON
+    /// (Cloudflare Logpush), CSV/TSV, or a web-server access log, found
+    /// from the first lines; gzip or zstd found from the first bytes.
     #[arg(long, value_name = "FILE", conflicts_with = "ip")]
     input: Option<String>,
+    /// The CSV column or NDJSON key holding the viewer's address.
+    #[arg(long, value_name = "NAME", requires = "input")]
+    ip_field: Option<String>,
+    /// The CSV column or NDJSON key holding the viewer's country (- for
+    /// none: GeoIP decides).
+    #[arg(long, value_name = "NAME", requires = "input")]
+    country_field: Option<String>,
+    /// The column names of a CSV/TSV without a header line (Logpush's
+    /// field list), comma-separated.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "input")]
+    fields: Option<Vec<String>>,
+    /// The end summary on standard error: `human`, or `json` (one object).
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human, requires = "input")]
+    summary: SummaryFormat,
     #[command(flatten)]
     geo: GeoArgs,
     /// Output format (`json` with --input writes ndjson).
@@ -144,6 +161,12 @@ enum OutputFormat {
     Json,
     Ndjson,
     Tsv,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum SummaryFormat {
+    Human,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -462,6 +485,16 @@ fn parse_viewer_ip(text: &str) -> anyhow::Result<std::net::IpAddr> {
     text.trim()
         .parse()
         .map_err(|_| anyhow!("invalid viewer address {text:?}: expected an IPv4 or IPv6 address"))
+}
+
+/// The note for a viewer no one at the edge can be (`simulate --ip`, `explain`).
+fn special_note(ip: std::net::IpAddr) -> Option<String> {
+    accessrules::input::special_purpose(ip).map(|what| {
+        format!(
+            "{} is in {what}: no viewer at the edge has such an address (the decision is what the rules would do with it)",
+            ip.to_canonical()
+        )
+    })
 }
 
 /// A viewer's country as given on the command line (any case, the README).

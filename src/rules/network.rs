@@ -354,43 +354,44 @@ pub(crate) fn ipv4_embedding(net: &IpNet) -> Option<&'static str> {
         (block.contains(&net.network()) && block.contains(&net.broadcast())).then_some(*what)
     })
 }
+/// The special-purpose blocks (IANA registries, RFC 6890 and successors):
+/// no viewer at the edge has an address in them. Parsed once.
+pub(crate) static SPECIAL_PURPOSE: std::sync::LazyLock<Vec<(IpNet, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        const BLOCKS: &[(&str, &str)] = &[
+            ("0.0.0.0/8", "the \"this network\" block (RFC 1122)"),
+            ("10.0.0.0/8", "a private range (RFC 1918)"),
+            ("100.64.0.0/10", "carrier-grade NAT shared space (RFC 6598)"),
+            ("127.0.0.0/8", "a loopback range"),
+            ("169.254.0.0/16", "a link-local range"),
+            ("172.16.0.0/12", "a private range (RFC 1918)"),
+            ("192.0.0.0/24", "the IETF protocol assignments block"),
+            ("192.0.2.0/24", "a documentation range (TEST-NET-1, RFC 5737)"),
+            ("192.168.0.0/16", "a private range (RFC 1918)"),
+            ("198.18.0.0/15", "the benchmarking range (RFC 2544)"),
+            ("198.51.100.0/24", "a documentation range (TEST-NET-2, RFC 5737)"),
+            ("203.0.113.0/24", "a documentation range (TEST-NET-3, RFC 5737)"),
+            ("224.0.0.0/4", "a multicast range"),
+            ("240.0.0.0/4", "the reserved class E range"),
+            ("::/128", "the unspecified address"),
+            ("::1/128", "the loopback address"),
+            ("::/96", "the deprecated IPv4-compatible block (RFC 4291)"),
+            ("64:ff9b:1::/48", "a local-use NAT64 range (RFC 8215)"),
+            ("100::/64", "the discard-only range (RFC 6666)"),
+            ("2001:db8::/32", "a documentation range (RFC 3849)"),
+            ("3fff::/20", "a documentation range (RFC 9637)"),
+            ("fc00::/7", "a unique-local range (RFC 4193)"),
+            ("fe80::/10", "a link-local range"),
+            ("ff00::/8", "a multicast range"),
+        ];
+        BLOCKS.iter().map(|(block, what)| (block.parse().expect("a valid block"), *what)).collect()
+    });
 
 /// Why an address is not one a viewer at the edge can have, or `None` for a
 /// globally routable one. Judged on the whole network: a range counts when
-/// it lies entirely inside a special-purpose block (IANA registries,
-/// RFC 6890 and successors).
+/// it lies entirely inside a special-purpose block ([`SPECIAL_PURPOSE`]).
 pub(crate) fn non_routable(net: &IpNet) -> Option<&'static str> {
-    const V4: &[(&str, &str)] = &[
-        ("0.0.0.0/8", "the \"this network\" block (RFC 1122)"),
-        ("10.0.0.0/8", "a private range (RFC 1918)"),
-        ("100.64.0.0/10", "carrier-grade NAT shared space (RFC 6598)"),
-        ("127.0.0.0/8", "a loopback range"),
-        ("169.254.0.0/16", "a link-local range"),
-        ("172.16.0.0/12", "a private range (RFC 1918)"),
-        ("192.0.0.0/24", "the IETF protocol assignments block"),
-        ("192.0.2.0/24", "a documentation range (TEST-NET-1, RFC 5737)"),
-        ("192.168.0.0/16", "a private range (RFC 1918)"),
-        ("198.18.0.0/15", "the benchmarking range (RFC 2544)"),
-        ("198.51.100.0/24", "a documentation range (TEST-NET-2, RFC 5737)"),
-        ("203.0.113.0/24", "a documentation range (TEST-NET-3, RFC 5737)"),
-        ("224.0.0.0/4", "a multicast range"),
-        ("240.0.0.0/4", "the reserved class E range"),
-    ];
-    const V6: &[(&str, &str)] = &[
-        ("::/128", "the unspecified address"),
-        ("::1/128", "the loopback address"),
-        ("::/96", "the deprecated IPv4-compatible block (RFC 4291)"),
-        ("64:ff9b:1::/48", "a local-use NAT64 range (RFC 8215)"),
-        ("100::/64", "the discard-only range (RFC 6666)"),
-        ("2001:db8::/32", "a documentation range (RFC 3849)"),
-        ("3fff::/20", "a documentation range (RFC 9637)"),
-        ("fc00::/7", "a unique-local range (RFC 4193)"),
-        ("fe80::/10", "a link-local range"),
-        ("ff00::/8", "a multicast range"),
-    ];
-    let table = if net.addr().is_ipv4() { V4 } else { V6 };
-    table.iter().find_map(|(block, what)| {
-        let block: IpNet = block.parse().ok()?;
+    SPECIAL_PURPOSE.iter().find_map(|(block, what)| {
         (block.contains(&net.network()) && block.contains(&net.broadcast())).then_some(*what)
     })
 }
