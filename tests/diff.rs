@@ -328,6 +328,37 @@ mod cli {
         }
     }
 
+    /// The A/B replay reads the logs `simulate --input` reads: a gzip
+    /// Logpush file, its `xx` (unknown, no GeoIP) and non-viewer requests.
+    #[test]
+    fn replay_reads_compressed_logpush() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("http_requests.log.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(concat!(
+            r#"{"ClientCountry":"gb","ClientIP":"2400:cb00::5","ClientRequestSource":"eyeball"}"#, "\n",
+            r#"{"ClientIP":"1.2.3.4","ClientCountry":"ca","ClientRequestSource":"eyeball"}"#, "\n",
+            r#"{"ClientIP":"8.8.8.8","ClientCountry":"xx","ClientRequestSource":"eyeball"}"#, "\n",
+            r#"{"ClientIP":"1.2.3.5","ClientCountry":"ca","ClientRequestSource":"healthcheck"}"#, "\n",
+        ).as_bytes()).unwrap();
+        std::fs::write(&log, gz.finish().unwrap()).unwrap();
+        let (code, out, err) = run(&[
+            "diff",
+            "examples/docs-example.json",
+            "examples/docs-example-edit.json",
+            "--input",
+            log.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 1, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        // 8.8.8.8 with `xx` is unknown (not GeoIP's US): blocked by both.
+        assert_eq!((v["viewers"].as_u64(), v["changed"].as_u64()), (Some(3), Some(2)));
+        assert_eq!((v["unchanged"].as_u64(), v["not_viewers"].as_u64()), (Some(1), Some(1)));
+    }
+
     #[test]
     fn replay_counts_transitions() {
         let dir = tempfile::tempdir().unwrap();

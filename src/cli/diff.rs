@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::IpAddr;
 
-use accessrules::viewer_line::{read_line, MAX_LINE};
+use accessrules::input::{LineCountry, Record, MAX_LINE};
 use accessrules::{
     check, Change, CountryCode, Decision, Diff, GeoDatabase, Matcher, RuleSet, Viewer,
 };
@@ -249,74 +249,74 @@ fn replay(
     let geo = super::open_geo(&args.geo)?;
     let (a, b) =
         (Matcher::new(old).map_err(|e| anyhow!(e))?, Matcher::new(new).map_err(|e| anyhow!(e))?);
-    let reader: Box<dyn Read> = if input == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(
-            std::fs::File::open(input)
-                .with_context(|| format!("cannot open viewer input {input}"))?,
-        )
-    };
+    // The same opening (gzip, zstd) and format detection as `simulate
+    // --input`, from the first buffered bytes; records are read line by
+    // line (a CSV field holding a line break is not supported here).
+    let (reader, _, _) = super::stream::open_input(input)?;
     let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let sample = reader.fill_buf().with_context(|| format!("cannot read viewer input {input}"))?;
+    let sample = sample.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(sample);
+    let line_reader = accessrules::input::detect(sample, &accessrules::input::Hints::default())
+        .map_err(|e| anyhow!("viewer input {input}: {e}"))?;
+    let mut not_viewers = 0u64;
     super::interrupt::install();
     let mut err = io::stderr().lock();
     let (mut viewers, mut unchanged, mut bad) = (0u64, 0u64, 0u64);
     let mut tallies: Vec<Tally> = Vec::new();
-    let mut batch: Vec<(u64, IpAddr, Option<CountryCode>)> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<(u64, IpAddr, LineCountry)> = Vec::with_capacity(BATCH);
     let (mut ips, mut resolved, mut vs, mut da, mut db) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut resolved_new, mut vs_new) = (Vec::new(), Vec::new());
     let mut line = Vec::new();
     let mut line_no = 0u64;
-    let mut flush =
-        |batch: &mut Vec<(u64, IpAddr, Option<CountryCode>)>,
-         tallies: &mut Vec<Tally>,
-         unchanged: &mut u64| {
-            ips.clear();
-            ips.extend(batch.iter().filter(|v| v.2.is_none()).map(|v| v.1));
-            resolved.clear();
-            geo.resolve_batch(&ips, &mut resolved);
-            let mut r = resolved.iter();
-            vs.clear();
-            vs.extend(batch.iter().map(|&(_, ip, given)| {
-                Viewer::new(ip, given.or_else(|| r.next().copied().flatten()))
-            }));
-            da.clear();
-            db.clear();
-            a.decide_batch(&vs, &mut da);
-            match geo_new {
-                // The new rules see the new database's countries.
-                Some(geo_new) => {
-                    resolved_new.clear();
-                    geo_new.resolve_batch(&ips, &mut resolved_new);
-                    let mut r = resolved_new.iter();
-                    vs_new.clear();
-                    vs_new.extend(batch.iter().map(|&(_, ip, given)| {
-                        Viewer::new(ip, given.or_else(|| r.next().copied().flatten()))
-                    }));
-                    b.decide_batch(&vs_new, &mut db);
-                }
-                None => b.decide_batch(&vs, &mut db),
+    let mut flush = |batch: &mut Vec<(u64, IpAddr, LineCountry)>,
+                     tallies: &mut Vec<Tally>,
+                     unchanged: &mut u64| {
+        ips.clear();
+        // Only viewers whose log gives no country are looked up (a
+        // log's "unknown", Logpush's `xx`, is never).
+        ips.extend(batch.iter().filter(|v| v.2 == LineCountry::Absent).map(|v| v.1));
+        resolved.clear();
+        geo.resolve_batch(&ips, &mut resolved);
+        let mut r = resolved.iter();
+        vs.clear();
+        vs.extend(batch.iter().map(|&(_, ip, given)| Viewer::new(ip, country(given, &mut r))));
+        da.clear();
+        db.clear();
+        a.decide_batch(&vs, &mut da);
+        match geo_new {
+            // The new rules see the new database's countries.
+            Some(geo_new) => {
+                resolved_new.clear();
+                geo_new.resolve_batch(&ips, &mut resolved_new);
+                let mut r = resolved_new.iter();
+                vs_new.clear();
+                vs_new.extend(
+                    batch.iter().map(|&(_, ip, given)| Viewer::new(ip, country(given, &mut r))),
+                );
+                b.decide_batch(&vs_new, &mut db);
             }
-            for (k, (x, y)) in da.iter().zip(db.iter()).enumerate() {
-                if x.action == y.action {
-                    *unchanged += 1;
-                    continue;
-                }
-                let t = match tallies.iter_mut().position(|t| t.from == *x && t.to == *y) {
-                    Some(i) => &mut tallies[i],
-                    None => {
-                        tallies.push(Tally { from: *x, to: *y, count: 0, examples: vec![] });
-                        tallies.last_mut().expect("just pushed")
-                    }
-                };
-                t.count += 1;
-                if t.examples.len() < args.examples {
-                    t.examples.push((batch[k].0, vs[k]));
-                }
+            None => b.decide_batch(&vs, &mut db),
+        }
+        for (k, (x, y)) in da.iter().zip(db.iter()).enumerate() {
+            if x.action == y.action {
+                *unchanged += 1;
+                continue;
             }
-            batch.clear();
-        };
+            let t = match tallies.iter_mut().position(|t| t.from == *x && t.to == *y) {
+                Some(i) => &mut tallies[i],
+                None => {
+                    tallies.push(Tally { from: *x, to: *y, count: 0, examples: vec![] });
+                    tallies.last_mut().expect("just pushed")
+                }
+            };
+            t.count += 1;
+            if t.examples.len() < args.examples {
+                t.examples.push((batch[k].0, vs[k]));
+            }
+        }
+        batch.clear();
+    };
     loop {
         line.clear();
         let n = (&mut reader)
@@ -357,9 +357,10 @@ fn replay(
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         let text =
             if line_no == 1 { text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text) } else { text };
-        match read_line(text) {
-            Ok(None) => {}
-            Ok(Some((ip, country))) => {
+        match line_reader.read(text) {
+            Ok(Record::Skipped) => {}
+            Ok(Record::NotViewer) => not_viewers += 1,
+            Ok(Record::Viewer { ip, country }) => {
                 viewers += 1;
                 batch.push((line_no, ip, country));
                 if batch.len() == BATCH {
@@ -389,6 +390,7 @@ fn replay(
                 "unchanged": unchanged,
                 "changed": changed,
                 "bad_lines": bad,
+                "not_viewers": not_viewers,
                 "transitions": tallies.iter().map(|t| serde_json::json!({
                     "from": t.from,
                     "to": t.to,
@@ -412,6 +414,10 @@ fn replay(
                 out,
                 "{viewers} viewers: {changed} decided differently, {unchanged} unchanged; {bad} bad lines"
             )?;
+            if not_viewers > 0 {
+                let s = if not_viewers == 1 { "" } else { "s" };
+                writeln!(out, "{not_viewers} request{s} that are not viewers' skipped")?;
+            }
         }
     }
     out.flush()?;
@@ -420,12 +426,27 @@ fn replay(
         std::process::exit(super::interrupt::EXIT_INTERRUPTED);
     }
     if viewers == 0 {
-        return Err(anyhow!("no viewer read from {input}").into());
+        return Err(
+            anyhow!("no viewer read from {input}; expected {}", line_reader.describe()).into()
+        );
     }
     if changed > 0 {
         Err(Failure::Status(1))
     } else {
         Ok(())
+    }
+}
+
+/// A viewer's country: the log's, none when the log says unknown, else the
+/// next GeoIP answer.
+fn country<'a>(
+    given: LineCountry,
+    resolved: &mut impl Iterator<Item = &'a Option<CountryCode>>,
+) -> Option<CountryCode> {
+    match given {
+        LineCountry::Code(c) => Some(c),
+        LineCountry::Unknown => None,
+        LineCountry::Absent => resolved.next().copied().flatten(),
     }
 }
 

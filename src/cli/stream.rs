@@ -384,7 +384,7 @@ pub struct StreamOptions {
 /// Opens the viewer input, decompressed: the reader, the file size (for
 /// the progress bar; none for standard input or compressed input) and the
 /// compression.
-fn open_input(input: &str) -> anyhow::Result<(Box<dyn Read>, Option<u64>, Compression)> {
+pub(super) fn open_input(input: &str) -> anyhow::Result<(Box<dyn Read>, Option<u64>, Compression)> {
     let (raw, len): (Box<dyn Read + Send>, Option<u64>) = if input == "-" {
         (Box::new(io::stdin()), None)
     } else {
