@@ -100,10 +100,11 @@ class Matcher:
         self,
         rules: Rules,
         *,
-        geoip: Optional[str] = None,
+        geoip: Optional[Union[str, "os.PathLike[str]"]] = None,
         now: Optional[int] = None,
     ) -> None:
-        self._native = _native.Matcher(_rule_bytes(rules), geoip, now)
+        path = None if geoip is None else os.fspath(geoip)
+        self._native = _native.Matcher(_rule_bytes(rules), path, now)
 
     def decide(self, ip: str, country: Optional[str] = None) -> Decision:
         """The decision for one viewer. ``country`` (two letters, any case)
@@ -128,8 +129,15 @@ class Matcher:
         A null (``None``) address gives null results. A bad address or
         country raises ``ValueError`` naming the row, or, with
         ``errors="null"`` (Arrow input), gives null results."""
+        if errors not in ("raise", "null"):
+            raise ValueError(f'errors={errors!r}: expected "raise" or "null"')
+        if isinstance(ips, (str, bytes)):
+            raise TypeError("ips must be a sequence or an Arrow array of addresses, not one "
+                            + type(ips).__name__ + "; use decide() for one viewer")
         if _is_arrow(ips):
             return self._decide_arrow(ips, countries, errors)
+        if errors == "null":
+            raise ValueError('errors="null" needs Arrow input; sequences raise on a bad row')
         ip_list = list(ips)
         country_list = None if countries is None else list(countries)
         return self._native._decide_lists(ip_list, country_list)
@@ -244,9 +252,17 @@ def diff(old: Rules, new: Rules, *, now: Optional[int] = None) -> dict:
     return _native.diff(_rule_bytes(old), _rule_bytes(new), now)
 
 
-def report(rules: Rules, *, geoip: bool = True, now: Optional[int] = None) -> dict:
+def report(
+    rules: Rules,
+    *,
+    geoip: Union[bool, str, "os.PathLike[str]"] = True,
+    now: Optional[int] = None,
+) -> dict:
     """What a rule document does, as ``accessrules report --format json``
     prints it: per rule, the share of each address family it decides, the
-    countries (from the embedded GeoIP database unless ``geoip=False``) and
-    a witness. Raises ``InvalidRules``."""
-    return _native.report(_rule_bytes(rules), geoip, now)
+    countries (from the embedded GeoIP database, from the database at the
+    path ``geoip`` names, or none with ``geoip=False``) and a witness.
+    Raises ``InvalidRules`` and ``GeoIPError``."""
+    if isinstance(geoip, bool):
+        return _native.report(_rule_bytes(rules), geoip, None, now)
+    return _native.report(_rule_bytes(rules), True, os.fspath(geoip), now)

@@ -1,3 +1,4 @@
+import os
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 Rules = Union[str, bytes, bytearray, memoryview, dict, list]
@@ -61,7 +62,11 @@ def check(rules: Rules, *, now: Optional[int] = None) -> Validation: ...
 
 class Matcher:
     def __init__(
-        self, rules: Rules, *, geoip: Optional[str] = None, now: Optional[int] = None
+        self,
+        rules: Rules,
+        *,
+        geoip: Optional[Union[str, os.PathLike[str]]] = None,
+        now: Optional[int] = None,
     ) -> None: ...
     def decide(self, ip: str, country: Optional[str] = None) -> Decision: ...
     def decide_batch(
@@ -111,4 +116,6 @@ def verify(
 def decode(token: str) -> dict: ...
 
 def diff(old: Rules, new: Rules, *, now: Optional[int] = None) -> dict: ...
-def report(rules: Rules, *, geoip: bool = True, now: Optional[int] = None) -> dict: ...
+def report(
+    rules: Rules, *, geoip: Union[bool, str, os.PathLike[str]] = True, now: Optional[int] = None
+) -> dict: ...

@@ -43,15 +43,23 @@ pub(crate) fn diff<'py>(
 /// `report(rules) -> dict`: per rule, the addresses and countries it
 /// decides, with the embedded GeoIP database (or none).
 #[pyfunction]
-#[pyo3(signature = (rules, geoip=true, now=None))]
+#[pyo3(signature = (rules, geoip=true, path=None, now=None))]
 pub(crate) fn report<'py>(
     py: Python<'py>,
     rules: &[u8],
     geoip: bool,
+    path: Option<std::path::PathBuf>,
     now: Option<i64>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let r = rule_set(py, rules, now)?;
-    let geo = if geoip { Some(embedded_geoip()?) } else { None };
+    let geo = match (geoip, path) {
+        (false, _) => None,
+        (true, None) => Some(embedded_geoip()?),
+        (true, Some(path)) => Some(std::sync::Arc::new(
+            py.detach(|| accessrules::GeoDatabase::open(&path))
+                .map_err(|e| crate::GeoIPError::new_err(e.to_string()))?,
+        )),
+    };
     let rep = py
         .detach(|| report_rules(&r, geo.as_deref()))
         .map_err(|e| PyValueError::new_err(e.to_string()))?;

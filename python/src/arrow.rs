@@ -192,9 +192,8 @@ impl Scratch {
         rows: &[Row],
         out: &mut Vec<Option<Decision>>,
     ) -> Result<(), GeoError> {
-        let needs = |ip: IpAddr, given: Option<CountryCode>| {
-            given.is_none() && matcher.needs_country(ip)
-        };
+        let needs =
+            |ip: IpAddr, given: Option<CountryCode>| given.is_none() && matcher.needs_country(ip);
         self.lookups.clear();
         self.lookups.extend(rows.iter().flatten().filter(|r| needs(r.0, r.1)).map(|r| r.0));
         self.resolved.clear();
@@ -202,8 +201,7 @@ impl Scratch {
         let mut resolved = self.resolved.iter();
         self.viewers.clear();
         for &(ip, given) in rows.iter().flatten() {
-            let country =
-                if needs(ip, given) { resolved.next().copied().flatten() } else { given };
+            let country = if needs(ip, given) { resolved.next().copied().flatten() } else { given };
             self.viewers.push(Viewer::new(ip, country));
         }
         self.decisions.clear();
@@ -292,7 +290,8 @@ pub(crate) fn decide_arrow(
         Some(NullBuffer::new(valid.finish())),
     )
     .map_err(|e| DecideError::Type(e.to_string()))?;
-    let rules = Int32Array::new(ScalarBuffer::from(rules), Some(NullBuffer::new(rule_valid.finish())));
+    let rules =
+        Int32Array::new(ScalarBuffer::from(rules), Some(NullBuffer::new(rule_valid.finish())));
     Ok((
         ExportedArray { array: std::sync::Arc::new(actions) },
         ExportedArray { array: std::sync::Arc::new(rules) },

@@ -102,7 +102,10 @@ impl VerifiedToken {
     }
 
     fn __repr__(&self) -> String {
-        format!("<VerifiedToken video={:?} expires={}>", self.video, self.expires)
+        match &self.video {
+            Some(v) => format!("<VerifiedToken video={v:?} expires={}>", self.expires),
+            None => format!("<VerifiedToken video=None expires={}>", self.expires),
+        }
     }
 }
 
@@ -177,4 +180,3 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidToken", m.py().get_type::<InvalidToken>())?;
     Ok(())
 }
-

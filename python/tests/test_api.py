@@ -188,3 +188,21 @@ def test_diff_and_report_as_the_cli_prints_them(tmp_path, cli, docs_example):
     r = subprocess.run([str(cli), "report", str(old), "--format", "json"],
                        capture_output=True, text=True, check=True)
     assert rep == json.loads(r.stdout)
+
+
+def test_decide_batch_argument_errors(docs_example, tmp_path):
+    m = accessrules.Matcher(docs_example)
+    with pytest.raises(ValueError, match="errors="):
+        m.decide_batch(["8.8.8.8"], errors="bogus")
+    with pytest.raises(ValueError, match="needs Arrow input"):
+        m.decide_batch(["8.8.8.8"], errors="null")
+    with pytest.raises(TypeError, match="decide\\(\\) for one viewer"):
+        m.decide_batch("8.8.8.8")
+    from conftest import REPO
+
+    db = REPO / "tests" / "data" / "geoip" / "location-v4.mmdb"
+    assert accessrules.Matcher(docs_example, geoip=db).decide("81.2.69.142").action == "block"
+    rep = accessrules.report(docs_example, geoip=db)
+    assert rep == accessrules.report(docs_example, geoip=str(db))
+    assert rep != accessrules.report(docs_example)
+    assert accessrules.report(docs_example, geoip=False)

@@ -30,8 +30,9 @@ const RANGES_KEPT: usize = 16;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Drift {
-    /// Whether no address is decided differently.
-    pub unchanged: bool,
+    /// Whether no address is decided differently (the two sides are
+    /// equivalent for every address, as `diff`'s `equivalent`).
+    pub equivalent: bool,
     /// One entry per transition (old decision → new decision), in order of
     /// first address.
     pub changes: Vec<DriftChange>,
@@ -53,6 +54,8 @@ pub struct DriftChange {
     /// The first address ranges, as networks (at most 16); strings in JSON.
     #[serde(serialize_with = "as_strings")]
     pub networks: Vec<IpNet>,
+    /// Whether more addresses have this transition than [`DriftChange::networks`] shows.
+    pub more_networks: bool,
     /// The first address, with its country in each database.
     pub witness: DriftWitness,
 }
@@ -119,12 +122,13 @@ pub fn geoip_drift(
             });
         }
     });
-    Ok(Drift { unchanged: changes.is_empty(), changes })
+    Ok(Drift { equivalent: changes.is_empty(), changes })
 }
 
 impl DriftChange {
     fn networks_push(&mut self, lo: u128, hi: u128, v4: bool) {
         if self.networks.len() >= RANGES_KEPT {
+            self.more_networks = true;
             return;
         }
         let room = RANGES_KEPT - self.networks.len();
@@ -133,6 +137,7 @@ impl DriftChange {
         } else {
             crate::interval::IntervalSet::from_range(lo, hi).to_networks()
         };
+        self.more_networks |= nets.len() > room;
         self.networks.extend(nets.into_iter().take(room));
     }
 }
@@ -161,6 +166,7 @@ fn record(
                 ipv4_addresses: 0,
                 ipv6_addresses: 0,
                 networks: Vec::new(),
+                more_networks: false,
                 witness: DriftWitness { ip, old_country: c_old, new_country: c_new },
             });
             changes.len() - 1

@@ -405,14 +405,22 @@ fn replay(
         }
         DiagnosticFormat::Human => {
             for t in &tallies {
-                writeln!(out, "{} -> {}: {} viewers", short(&t.from), short(&t.to), t.count)?;
+                writeln!(
+                    out,
+                    "{} -> {}: {}",
+                    short(&t.from),
+                    short(&t.to),
+                    count(t.count, "viewer")
+                )?;
                 for (l, v) in &t.examples {
                     writeln!(out, "  line {l}: {}", viewer_text(v))?;
                 }
             }
             writeln!(
                 out,
-                "{viewers} viewers: {changed} decided differently, {unchanged} unchanged; {bad} bad lines"
+                "{}: {changed} decided differently, {unchanged} unchanged; {}",
+                count(viewers, "viewer"),
+                count(bad, "bad line")
             )?;
             if not_viewers > 0 {
                 let s = if not_viewers == 1 { "" } else { "s" };
@@ -434,6 +442,15 @@ fn replay(
         Err(Failure::Status(1))
     } else {
         Ok(())
+    }
+}
+
+/// `1 viewer`, `2 viewers`: `n` and the noun, plural unless one.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -480,7 +497,7 @@ fn drift(
                     percent(u128::from(c.ipv4_addresses), V4_TOTAL),
                     ipv6_amount(c.ipv6_addresses),
                     nets.join(", "),
-                    if nets.len() >= 16 { ", ..." } else { "" }
+                    if c.more_networks { ", ..." } else { "" }
                 )?;
                 let country = |c: Option<CountryCode>| {
                     c.map_or_else(|| "unknown country".to_owned(), |c| c.to_string())
@@ -493,16 +510,16 @@ fn drift(
                     country(c.witness.new_country)
                 )?;
             }
-            let what = if d.unchanged {
-                "no address is decided differently".to_owned()
-            } else {
-                format!("{} transitions between the two GeoIP databases", d.changes.len())
+            let what = match d.changes.len() {
+                0 => "no address is decided differently".to_owned(),
+                1 => "1 transition between the two GeoIP databases".to_owned(),
+                n => format!("{n} transitions between the two GeoIP databases"),
             };
             writeln!(out, "{old_name} -> {new_name}: {what}")?;
         }
     }
     out.flush()?;
-    if d.unchanged {
+    if d.equivalent {
         Ok(())
     } else {
         Err(Failure::Status(1))
