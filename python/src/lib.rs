@@ -278,7 +278,7 @@ impl Matcher {
         py: Python<'_>,
         ips: Vec<Option<String>>,
         countries: Option<Vec<Option<String>>>,
-    ) -> PyResult<(Vec<Option<&'static str>>, Vec<Option<usize>>)> {
+    ) -> PyResult<ListDecisions> {
         if let Some(c) = &countries {
             if c.len() != ips.len() {
                 return Err(PyValueError::new_err(format!(
@@ -366,6 +366,9 @@ fn _accessrules(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
+
+/// `(actions, rules)` for sequence input: `None` for a null address.
+type ListDecisions = (Vec<Option<&'static str>>, Vec<Option<usize>>);
 
 /// Helpers shared with `arrow.rs`.
 pub(crate) type Row = Option<(IpAddr, Option<CountryCode>)>;
