@@ -178,6 +178,7 @@ pub(crate) fn decide_rows(
 
 #[derive(Default)]
 struct Scratch {
+    needs: Vec<bool>,
     lookups: Vec<IpAddr>,
     resolved: Vec<Option<CountryCode>>,
     viewers: Vec<Viewer>,
@@ -192,16 +193,20 @@ impl Scratch {
         rows: &[Row],
         out: &mut Vec<Option<Decision>>,
     ) -> Result<(), GeoError> {
-        let needs =
-            |ip: IpAddr, given: Option<CountryCode>| given.is_none() && matcher.needs_country(ip);
+        // Whether each row's country is looked up, decided once per row.
+        self.needs.clear();
+        self.needs.extend(
+            rows.iter().flatten().map(|&(ip, given)| given.is_none() && matcher.needs_country(ip)),
+        );
         self.lookups.clear();
-        self.lookups.extend(rows.iter().flatten().filter(|r| needs(r.0, r.1)).map(|r| r.0));
+        self.lookups
+            .extend(rows.iter().flatten().zip(&self.needs).filter(|(_, &n)| n).map(|(r, _)| r.0));
         self.resolved.clear();
         geo.resolve_batch(&self.lookups, &mut self.resolved);
         let mut resolved = self.resolved.iter();
         self.viewers.clear();
-        for &(ip, given) in rows.iter().flatten() {
-            let country = if needs(ip, given) { resolved.next().copied().flatten() } else { given };
+        for (&(ip, given), &needs) in rows.iter().flatten().zip(&self.needs) {
+            let country = if needs { resolved.next().copied().flatten() } else { given };
             self.viewers.push(Viewer::new(ip, country));
         }
         self.decisions.clear();

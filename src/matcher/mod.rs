@@ -60,6 +60,9 @@ pub struct Matcher {
     countries: Box<[RuleIndex; COUNTRY_CODE_COUNT]>,
     first_any: RuleIndex,
     first_country_rule: RuleIndex,
+    /// The first `ip.src` or `any` rule: a country rule before it decides
+    /// (or not) before any address is looked at.
+    first_address_rule: RuleIndex,
     actions: Vec<Action>,
 }
 
@@ -97,11 +100,16 @@ impl Matcher {
         let mut countries = Box::new([NO_RULE; COUNTRY_CODE_COUNT]);
         let mut first_any = NO_RULE;
         let mut first_country_rule = NO_RULE;
+        let mut first_address_rule = NO_RULE;
         for (i, rule) in rules.rules[..n].iter().enumerate() {
             let i = i as RuleIndex;
             match &rule.kind {
-                RuleKind::Any => first_any = first_any.min(i),
+                RuleKind::Any => {
+                    first_any = first_any.min(i);
+                    first_address_rule = first_address_rule.min(i);
+                }
                 RuleKind::IpSrc(nets) => {
+                    first_address_rule = first_address_rule.min(i);
                     for net in nets {
                         match net {
                             IpNet::V4(n) => {
@@ -128,6 +136,7 @@ impl Matcher {
             countries,
             first_any,
             first_country_rule,
+            first_address_rule,
             actions: rules.rules[..n].iter().map(|r| r.action).collect(),
         }
     }
@@ -253,7 +262,11 @@ impl Matcher {
     /// comes before the first address or `any` rule that matches it.
     #[inline]
     pub fn needs_country(&self, ip: IpAddr) -> bool {
-        self.first_country_rule < self.ip_rule(ip)
+        // Without country rules never; with one before every address rule
+        // always; only in between does the address decide (a table search).
+        self.first_country_rule != NO_RULE
+            && (self.first_country_rule < self.first_address_rule
+                || self.first_country_rule < self.ip_rule(ip))
     }
 
     /// The decision for `ip`, calling `resolve` for its country only when
