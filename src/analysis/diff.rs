@@ -217,7 +217,7 @@ pub fn diff(old: &RuleSet, new: &RuleSet) -> Result<Diff, TooManyToAnalyse> {
                 (Some(a), _) => IpAddr::V4(Ipv4Addr::from(a)),
                 (None, Some(a)) => IpAddr::V6(Ipv6Addr::from(a)),
                 // Every class is non-empty.
-                (None, None) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                (None, None) => IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)),
             };
             // An assigned code when there is one: `simulate --country` takes any.
             let country = codes.iter().find(|c| crate::country::is_assigned(*c)).or(codes.min());

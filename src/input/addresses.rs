@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use ipnet::IpNet;
 
-use crate::rules::network::SPECIAL_PURPOSE;
+use crate::rules::network::NON_ROUTABLE_BLOCKS;
 
 /// `data/cloudflare-ips.txt`: Cloudflare's published ranges, one per line,
 /// `#` comments (source <https://www.cloudflare.com/ips-v4> and
@@ -94,8 +94,8 @@ static CLOUDFLARE: LazyLock<Ranges> = LazyLock::new(|| {
     )
 });
 
-static SPECIAL: LazyLock<Ranges> =
-    LazyLock::new(|| Ranges::new(SPECIAL_PURPOSE.iter().map(|(n, _)| *n).collect()));
+static NON_ROUTABLE: LazyLock<Ranges> =
+    LazyLock::new(|| Ranges::new(NON_ROUTABLE_BLOCKS.iter().map(|(n, _)| *n).collect()));
 
 /// Cloudflare's published ranges ([`CLOUDFLARE_IPS_FILE`]).
 pub fn cloudflare_ranges() -> &'static [IpNet] {
@@ -115,7 +115,7 @@ pub fn is_cloudflare(ip: IpAddr) -> bool {
 /// IPv4-mapped addresses are judged as IPv4.
 #[inline]
 pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
-    SPECIAL.find(ip.to_canonical()).map(|i| SPECIAL_PURPOSE[i].1)
+    NON_ROUTABLE.find(ip.to_canonical()).map(|i| NON_ROUTABLE_BLOCKS[i].1)
 }
 
 /// Whether `ip` is in `240.0.0.0/4`, where Cloudflare's Pseudo IPv4 puts
@@ -156,11 +156,12 @@ mod tests {
                     .to_be_bytes(),
             ),
         };
-        for n in CLOUDFLARE.nets.iter().chain(SPECIAL.nets.iter()) {
+        for n in CLOUDFLARE.nets.iter().chain(NON_ROUTABLE.nets.iter()) {
             for r in [0, 1, u64::MAX, 0x1234_5678_9abc_def0] {
                 let a = inside(n, r);
                 assert_eq!(is_cloudflare(a), CLOUDFLARE.nets.iter().any(|n| n.contains(&a)), "{a}");
-                let plain = SPECIAL_PURPOSE.iter().find_map(|(n, w)| n.contains(&a).then_some(*w));
+                let plain =
+                    NON_ROUTABLE_BLOCKS.iter().find_map(|(n, w)| n.contains(&a).then_some(*w));
                 assert_eq!(special_purpose(a), plain, "{a}");
             }
         }
@@ -175,7 +176,8 @@ mod tests {
             ] {
                 let plain = CLOUDFLARE.nets.iter().any(|n| n.contains(&a));
                 assert_eq!(is_cloudflare(a), plain, "{a}");
-                let plain = SPECIAL_PURPOSE.iter().find_map(|(n, w)| n.contains(&a).then_some(*w));
+                let plain =
+                    NON_ROUTABLE_BLOCKS.iter().find_map(|(n, w)| n.contains(&a).then_some(*w));
                 assert_eq!(special_purpose(a), plain, "{a}");
             }
         }

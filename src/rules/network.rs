@@ -356,7 +356,7 @@ pub(crate) fn ipv4_embedding(net: &IpNet) -> Option<&'static str> {
 }
 /// The special-purpose blocks (IANA registries, RFC 6890 and successors):
 /// no viewer at the edge has an address in them. Parsed once.
-pub(crate) static SPECIAL_PURPOSE: std::sync::LazyLock<Vec<(IpNet, &'static str)>> =
+pub(crate) static NON_ROUTABLE_BLOCKS: std::sync::LazyLock<Vec<(IpNet, &'static str)>> =
     std::sync::LazyLock::new(|| {
         const BLOCKS: &[(&str, &str)] = &[
             ("0.0.0.0/8", "the \"this network\" block (RFC 1122)"),
@@ -389,9 +389,9 @@ pub(crate) static SPECIAL_PURPOSE: std::sync::LazyLock<Vec<(IpNet, &'static str)
 
 /// Why an address is not one a viewer at the edge can have, or `None` for a
 /// globally routable one. Judged on the whole network: a range counts when
-/// it lies entirely inside a special-purpose block ([`SPECIAL_PURPOSE`]).
+/// it lies entirely inside a special-purpose block ([`NON_ROUTABLE_BLOCKS`]).
 pub(crate) fn non_routable(net: &IpNet) -> Option<&'static str> {
-    SPECIAL_PURPOSE.iter().find_map(|(block, what)| {
+    NON_ROUTABLE_BLOCKS.iter().find_map(|(block, what)| {
         (block.contains(&net.network()) && block.contains(&net.broadcast())).then_some(*what)
     })
 }
