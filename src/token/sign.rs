@@ -78,7 +78,7 @@ struct Payload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
     #[serde(rename = "accessRules", skip_serializing_if = "Option::is_none")]
-    access_rules: Option<serde_json::Value>,
+    access_rules: Option<&'a RuleSet>,
     #[serde(skip_serializing_if = "Option::is_none")]
     downloadable: Option<bool>,
 }
@@ -127,7 +127,7 @@ pub fn sign(rules: &RuleSet, claims: &Claims, key: &SigningKey) -> Result<String
         kid: key.id(),
         exp: claims.expires,
         nbf: claims.not_before,
-        access_rules: (!rules.is_empty()).then(|| rules.to_json()),
+        access_rules: (!rules.is_empty()).then_some(rules),
         downloadable: claims.downloadable,
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
