@@ -127,6 +127,7 @@ impl DecideError {
 }
 
 /// Text values of a string array of any of Arrow's three layouts.
+#[derive(Clone, Copy)]
 enum Strings<'a> {
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
@@ -160,6 +161,44 @@ impl<'a> Strings<'a> {
     }
 }
 
+/// Row-by-row access to one string layout, so that the address loop is
+/// compiled once per layout instead of matching the layout on every row.
+trait Texts: Copy {
+    /// The bytes of row `i`, `None` when it is null.
+    fn text(&self, i: usize) -> Option<&[u8]>;
+}
+
+/// `utf8` and `large_utf8`: offsets into one value buffer.
+#[derive(Clone, Copy)]
+struct OffsetTexts<'a, O> {
+    offsets: &'a [O],
+    values: &'a [u8],
+    nulls: Option<&'a NullBuffer>,
+}
+
+impl<O: Copy + TryInto<usize>> Texts for OffsetTexts<'_, O> {
+    #[inline(always)]
+    fn text(&self, i: usize) -> Option<&[u8]> {
+        if self.nulls.is_some_and(|n| n.is_null(i)) {
+            return None;
+        }
+        // Offsets are validated by the import (monotonic, within the values).
+        let start = self.offsets[i].try_into().unwrap_or(0);
+        let end = self.offsets[i + 1].try_into().unwrap_or(0);
+        self.values.get(start..end)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ViewTexts<'a>(&'a StringViewArray);
+
+impl Texts for ViewTexts<'_> {
+    #[inline(always)]
+    fn text(&self, i: usize) -> Option<&[u8]> {
+        self.0.is_valid(i).then(|| self.0.value(i).as_bytes())
+    }
+}
+
 /// Decides rows (address and given country; `None` rows stay `None`):
 /// countries not given are resolved in one GeoIP batch, and only for the
 /// addresses whose decision depends on them.
@@ -171,49 +210,111 @@ pub(crate) fn decide_rows(
     let mut out = Vec::with_capacity(rows.len());
     let mut scratch = Scratch::default();
     for chunk in rows.chunks(BATCH) {
-        scratch.decide(matcher, geo, chunk, &mut out)?;
+        scratch.viewers.clear();
+        scratch.viewers.extend(chunk.iter().flatten().map(|&(ip, c)| Viewer::new(ip, c)));
+        scratch.decide(matcher, geo)?;
+        let mut decisions = scratch.decisions.iter();
+        out.extend(chunk.iter().map(|r| r.and_then(|_| decisions.next().copied())));
     }
     Ok(out)
 }
 
+/// Buffers reused from batch to batch.
 #[derive(Default)]
 struct Scratch {
-    needs: Vec<bool>,
-    lookups: Vec<IpAddr>,
-    resolved: Vec<Option<CountryCode>>,
+    /// The batch's viewers, countries as given (`None`: not given, so
+    /// looked up when the decision needs it).
     viewers: Vec<Viewer>,
+    lookups: Vec<IpAddr>,
+    looked_up: Vec<usize>,
+    resolved: Vec<Option<CountryCode>>,
     decisions: Vec<Decision>,
 }
 
 impl Scratch {
-    fn decide(
-        &mut self,
-        matcher: &Matcher,
-        geo: &GeoDatabase,
-        rows: &[Row],
-        out: &mut Vec<Option<Decision>>,
-    ) -> Result<(), GeoError> {
-        // Whether each row's country is looked up, decided once per row.
-        self.needs.clear();
-        self.needs.extend(
-            rows.iter().flatten().map(|&(ip, given)| given.is_none() && matcher.needs_country(ip)),
-        );
+    /// Resolves the countries the decisions need (of viewers without a
+    /// given country) and decides `self.viewers` into `self.decisions`.
+    fn decide(&mut self, matcher: &Matcher, geo: &GeoDatabase) -> Result<(), GeoError> {
         self.lookups.clear();
-        self.lookups
-            .extend(rows.iter().flatten().zip(&self.needs).filter(|(_, &n)| n).map(|(r, _)| r.0));
-        self.resolved.clear();
-        geo.resolve_batch(&self.lookups, &mut self.resolved);
-        let mut resolved = self.resolved.iter();
-        self.viewers.clear();
-        for (&(ip, given), &needs) in rows.iter().flatten().zip(&self.needs) {
-            let country = if needs { resolved.next().copied().flatten() } else { given };
-            self.viewers.push(Viewer::new(ip, country));
+        self.looked_up.clear();
+        for (k, v) in self.viewers.iter().enumerate() {
+            if v.country().is_none() && matcher.needs_country(v.ip()) {
+                self.lookups.push(v.ip());
+                self.looked_up.push(k);
+            }
+        }
+        if !self.lookups.is_empty() {
+            self.resolved.clear();
+            geo.resolve_batch(&self.lookups, &mut self.resolved);
+            for (&k, &country) in self.looked_up.iter().zip(&self.resolved) {
+                self.viewers[k] = self.viewers[k].with_country(country);
+            }
         }
         self.decisions.clear();
         matcher.decide_batch(&self.viewers, &mut self.decisions);
-        let mut decisions = self.decisions.iter();
-        out.extend(rows.iter().map(|r| r.and_then(|_| decisions.next().copied())));
         Ok(())
+    }
+}
+
+/// The two output arrays under construction: actions (utf8, every value
+/// five bytes) and rule indexes (int32), each with its validity bits.
+struct Columns {
+    /// `allow`/`block` bytes of the non-null rows, back to back.
+    values: Vec<u8>,
+    offsets: Vec<i32>,
+    action_bits: Vec<u64>,
+    rules: Vec<i32>,
+    rule_bits: Vec<u64>,
+    rows: usize,
+}
+
+impl Columns {
+    fn with_capacity(n: usize) -> Columns {
+        let words = n.div_ceil(64);
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        Columns {
+            values: Vec::with_capacity(n * 5),
+            offsets,
+            action_bits: vec![0; words],
+            rules: Vec::with_capacity(n),
+            rule_bits: vec![0; words],
+            rows: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, d: Option<&Decision>) {
+        let i = self.rows;
+        if let Some(d) = d {
+            // "allow" and "block" are both five bytes.
+            self.values.extend_from_slice(d.action.as_str().as_bytes());
+            self.action_bits[i / 64] |= 1 << (i % 64);
+            self.rules.push(d.rule.map_or(0, |r| r.index() as i32));
+            self.rule_bits[i / 64] |= u64::from(d.rule.is_some()) << (i % 64);
+        } else {
+            self.rules.push(0);
+        }
+        self.offsets.push(self.values.len() as i32);
+        self.rows += 1;
+    }
+
+    fn finish(self) -> Result<(ExportedArray, ExportedArray), DecideError> {
+        let bits = |words: Vec<u64>| {
+            let buffer = Buffer::from_vec(words);
+            NullBuffer::new(arrow_buffer::BooleanBuffer::new(buffer, 0, self.rows))
+        };
+        let actions = StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+            Buffer::from_vec(self.values),
+            Some(bits(self.action_bits)),
+        )
+        .map_err(|e| DecideError::Type(e.to_string()))?;
+        let rules = Int32Array::new(ScalarBuffer::from(self.rules), Some(bits(self.rule_bits)));
+        Ok((
+            ExportedArray { array: std::sync::Arc::new(actions) },
+            ExportedArray { array: std::sync::Arc::new(rules) },
+        ))
     }
 }
 
@@ -239,75 +340,81 @@ pub(crate) fn decide_arrow(
             )));
         }
     }
-    let n = ips.len();
-    // "allow" and "block" are both five bytes: offsets are 5 × (rows with
-    // an action so far), written directly.
-    let mut offsets: Vec<i32> = Vec::with_capacity(n + 1);
-    offsets.push(0);
-    let mut values: Vec<u8> = Vec::with_capacity(n * 5);
-    let mut valid = arrow_buffer::BooleanBufferBuilder::new(n);
-    let mut rules: Vec<i32> = Vec::with_capacity(n);
-    let mut rule_valid = arrow_buffer::BooleanBufferBuilder::new(n);
-    let mut scratch = Scratch::default();
-    let mut rows: Vec<Row> = Vec::with_capacity(BATCH);
-    let mut decided = Vec::with_capacity(BATCH);
-    let mut start = 0;
-    while start < n {
-        let end = (start + BATCH).min(n);
-        rows.clear();
-        for i in start..end {
-            let row = match ip_text.get(i) {
-                None => None,
-                Some(text) => {
-                    let parsed = parse_row(text, country_text.as_ref().and_then(|c| c.get(i)));
-                    match parsed {
-                        Ok(row) => Some(row),
-                        Err(_) if null_on_error => None,
-                        Err(message) => return Err(DecideError::Value { row: i, message }),
-                    }
-                }
-            };
-            rows.push(row);
-        }
-        decided.clear();
-        scratch.decide(matcher, geo, &rows, &mut decided).map_err(DecideError::Geo)?;
-        for d in &decided {
-            match d {
-                Some(d) => {
-                    values.extend_from_slice(d.action.as_str().as_bytes());
-                    valid.append(true);
-                    rules.push(d.rule.map_or(0, |r| r.index() as i32));
-                    rule_valid.append(d.rule.is_some());
-                }
-                None => {
-                    valid.append(false);
-                    rules.push(0);
-                    rule_valid.append(false);
-                }
-            }
-            offsets.push(values.len() as i32);
-        }
-        start = end;
+    let job = Job { matcher, geo, countries: country_text, null_on_error, rows: ips.len() };
+    match ip_text {
+        Strings::Utf8(a) => job.run(OffsetTexts {
+            offsets: a.value_offsets(),
+            values: a.value_data(),
+            nulls: a.nulls(),
+        }),
+        Strings::Large(a) => job.run(OffsetTexts {
+            offsets: a.value_offsets(),
+            values: a.value_data(),
+            nulls: a.nulls(),
+        }),
+        Strings::View(a) => job.run(ViewTexts(a)),
     }
-    let actions = StringArray::try_new(
-        OffsetBuffer::new(ScalarBuffer::from(offsets)),
-        Buffer::from_vec(values),
-        Some(NullBuffer::new(valid.finish())),
-    )
-    .map_err(|e| DecideError::Type(e.to_string()))?;
-    let rules =
-        Int32Array::new(ScalarBuffer::from(rules), Some(NullBuffer::new(rule_valid.finish())));
-    Ok((
-        ExportedArray { array: std::sync::Arc::new(actions) },
-        ExportedArray { array: std::sync::Arc::new(rules) },
-    ))
 }
 
-fn parse_row(ip: &str, country: Option<&str>) -> Result<(IpAddr, Option<CountryCode>), String> {
-    let addr = accessrules::input::plain::parse_ip(ip.trim().as_bytes()).map_err(|_| {
-        let shown: String = ip.chars().take(64).collect();
-        format!("invalid IP address {shown:?}")
-    })?;
-    let country = country.map(viewer_country).transpose()?;
-    Ok((addr, country))
+/// One `decide_arrow` call.
+struct Job<'a> {
+    matcher: &'a Matcher,
+    geo: &'a GeoDatabase,
+    countries: Option<Strings<'a>>,
+    null_on_error: bool,
+    rows: usize,
+}
+
+impl Job<'_> {
+    /// Batch by batch: reads each row straight into the viewer batch
+    /// (null and, with `null_on_error`, unreadable rows marked absent),
+    /// resolves and decides the batch, and appends the decisions.
+    fn run<T: Texts>(&self, ips: T) -> Result<(ExportedArray, ExportedArray), DecideError> {
+        let mut out = Columns::with_capacity(self.rows);
+        let mut scratch = Scratch::default();
+        // Whether each row of the batch has a viewer (all of them, mostly).
+        let mut present = Vec::with_capacity(BATCH);
+        let mut start = 0;
+        while start < self.rows {
+            let end = (start + BATCH).min(self.rows);
+            scratch.viewers.clear();
+            present.clear();
+            for i in start..end {
+                let viewer = match ips.text(i) {
+                    None => None,
+                    Some(text) => match self.viewer(text, i) {
+                        Ok(v) => Some(v),
+                        Err(_) if self.null_on_error => None,
+                        Err(message) => return Err(DecideError::Value { row: i, message }),
+                    },
+                };
+                present.push(viewer.is_some());
+                scratch.viewers.extend(viewer);
+            }
+            scratch.decide(self.matcher, self.geo).map_err(DecideError::Geo)?;
+            if scratch.viewers.len() == end - start {
+                for d in &scratch.decisions {
+                    out.push(Some(d));
+                }
+            } else {
+                let mut decisions = scratch.decisions.iter();
+                for &p in &present {
+                    out.push(if p { decisions.next() } else { None });
+                }
+            }
+            start = end;
+        }
+        out.finish()
+    }
+
+    /// Row `i`'s viewer, with its country when one is given.
+    #[inline(always)]
+    fn viewer(&self, ip: &[u8], i: usize) -> Result<Viewer, String> {
+        let addr = accessrules::input::plain::parse_ip(ip.trim_ascii()).map_err(|_| {
+            let shown: String = String::from_utf8_lossy(ip).chars().take(64).collect();
+            format!("invalid IP address {shown:?}")
+        })?;
+        let country = self.countries.and_then(|c| c.get(i)).map(viewer_country).transpose()?;
+        Ok(Viewer::new(addr, country))
+    }
 }
