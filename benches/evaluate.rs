@@ -4,7 +4,7 @@
 //! looked up with `maxminddb` per viewer), measured in the same run.
 //!
 //! Run one group with `cargo bench --features internals --bench evaluate -- GROUP` where GROUP is
-//! `docs_example`, `ip_10k`, `country`, `scaling`, `compile` or `check`.
+//! `docs_example`, `ip_10k`, `country`, `scaling`, `compile`, `check` or `python_inputs`.
 //! `compiled` decides one viewer per call (`Matcher::decide`,
 //! `GeoDatabase::resolve`); `compiled_batch` / `table_batch` use the batch
 //! calls (`Matcher::decide_batch`, `GeoDatabase::resolve_batch`) that
@@ -272,8 +272,65 @@ fn validate(c: &mut Criterion, db: &Db) {
     g.finish();
 }
 
+/// The input of `python/benches/bench_decide_batch.py`: 1 M addresses (half
+/// IPv4 at random, half IPv6 `2000..2c00:x:x::x`), decided [`BATCH`] at a
+/// time by the Rust batch calls, from parsed addresses and from the same
+/// text, so that the Python binding's figure has a yardstick doing the same
+/// job on the same input (a million distinct addresses: the GeoIP table is
+/// not warm as it is when one batch is decided over and over).
+fn python_inputs(c: &mut Criterion) {
+    const ROWS: usize = 1_000_000;
+    let rules = rules_of(inputs::DOCS_EXAMPLE);
+    let matcher = Matcher::new(&rules).unwrap();
+    let geo = GeoDatabase::embedded().expect("embedded database");
+    let mut rng = inputs::SplitMix64::new(inputs::SEED);
+    let texts: Vec<String> = (0..ROWS)
+        .map(|_| {
+            let r = rng.next_u64();
+            if r & 1 == 0 {
+                std::net::Ipv4Addr::from((r >> 32) as u32).to_string()
+            } else {
+                let g = |k: u32| (r >> (16 * k)) & 0xffff;
+                format!("{:x}:{:x}:{:x}::{:x}", 0x2000 + rng.below(0xc00), g(1), g(2), g(3))
+            }
+        })
+        .collect();
+    let ips: Vec<IpAddr> = texts.iter().map(|t| t.parse().unwrap()).collect();
+    let mut g = c.benchmark_group("python_inputs");
+    g.throughput(Throughput::Elements(ROWS as u64)).sample_size(10);
+    let (mut countries, mut batch, mut decisions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut decide = |ips: &[IpAddr]| {
+        countries.clear();
+        geo.resolve_batch(ips, &mut countries);
+        batch.clear();
+        batch.extend(ips.iter().zip(&countries).map(|(&ip, &c)| Viewer::new(ip, c)));
+        decisions.clear();
+        matcher.decide_batch(&batch, &mut decisions);
+        black_box(&decisions);
+    };
+    g.bench_function("docs_example_parsed", |b| {
+        b.iter(|| ips.chunks(BATCH).for_each(|chunk| decide(black_box(chunk))))
+    });
+    let mut parsed = Vec::with_capacity(BATCH);
+    g.bench_function("docs_example_text", |b| {
+        b.iter(|| {
+            for chunk in texts.chunks(BATCH) {
+                parsed.clear();
+                parsed.extend(
+                    chunk
+                        .iter()
+                        .map(|t| accessrules::input::plain::parse_ip(t.as_bytes()).unwrap()),
+                );
+                decide(black_box(&parsed));
+            }
+        })
+    });
+    g.finish();
+}
+
 fn all(c: &mut Criterion) {
     let db = db();
+    python_inputs(c);
     docs_example(c, &db);
     ip_10k(c, &db);
     country(c, &db);

@@ -141,7 +141,7 @@ pub use diagnostic::{Code, Diagnostic, Location, Related, Severity};
 pub use document::{Document, InputForm, Limits};
 pub use fix::{fix, Fix, FixError};
 pub use geo::{CountryResolver, GeoDatabase, GeoError, StaticCountries};
-pub use matcher::{Matcher, TooManyRules, MAX_COMPILED_RULES};
+pub use matcher::{CountryNeed, Matcher, TooManyRules, MAX_COMPILED_RULES};
 pub use rules::country;
 pub use rules::{
     canonical_ip, network_to_string, Action, CountryCode, Decision, InvalidCountryCode, Rule,

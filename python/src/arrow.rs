@@ -7,7 +7,7 @@ use std::ffi::CStr;
 use std::net::IpAddr;
 
 use accessrules::country::viewer_country;
-use accessrules::{CountryCode, Decision, GeoDatabase, GeoError, Matcher, Viewer};
+use accessrules::{CountryCode, CountryNeed, Decision, GeoDatabase, Matcher, Viewer};
 use arrow_array::ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{
     make_array, Array, ArrayRef, Int32Array, LargeStringArray, StringArray, StringViewArray,
@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyTuple};
 
-use crate::{GeoIPError, Row};
+use crate::Row;
 
 const SCHEMA_NAME: &CStr = c"arrow_schema";
 const ARRAY_NAME: &CStr = c"arrow_array";
@@ -110,7 +110,6 @@ pub(crate) enum DecideError {
     Type(String),
     Shape(String),
     Value { row: usize, message: String },
-    Geo(GeoError),
 }
 
 impl DecideError {
@@ -121,7 +120,6 @@ impl DecideError {
             DecideError::Value { row, message } => {
                 PyValueError::new_err(format!("row {row}: {message}"))
             }
-            DecideError::Geo(e) => GeoIPError::new_err(e.to_string()),
         }
     }
 }
@@ -206,24 +204,32 @@ pub(crate) fn decide_rows(
     matcher: &Matcher,
     geo: &GeoDatabase,
     rows: &[Row],
-) -> Result<Vec<Option<Decision>>, GeoError> {
+) -> Vec<Option<Decision>> {
     let mut out = Vec::with_capacity(rows.len());
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch::new(matcher, true);
     for chunk in rows.chunks(BATCH) {
-        scratch.viewers.clear();
-        scratch.viewers.extend(chunk.iter().flatten().map(|&(ip, c)| Viewer::new(ip, c)));
-        scratch.decide(matcher, geo)?;
+        scratch.clear();
+        for &(ip, country) in chunk.iter().flatten() {
+            scratch.push(ip, country);
+        }
+        scratch.decide(matcher, geo);
         let mut decisions = scratch.decisions.iter();
         out.extend(chunk.iter().map(|r| r.and_then(|_| decisions.next().copied())));
     }
-    Ok(out)
+    out
 }
 
-/// Buffers reused from batch to batch.
-#[derive(Default)]
+/// One batch of viewers and the buffers reused from batch to batch.
 struct Scratch {
-    /// The batch's viewers, countries as given (`None`: not given, so
-    /// looked up when the decision needs it).
+    /// Whether every row's country is looked up (a country rule decides
+    /// before any address rule, and no countries are given): the batch is
+    /// then read into `ips`, otherwise into `viewers`.
+    resolve_all: bool,
+    /// Whether some rows may need their country looked up.
+    resolve_some: bool,
+    ips: Vec<IpAddr>,
+    /// Viewers, countries as given (`None`: not given, so looked up when
+    /// the decision needs it).
     viewers: Vec<Viewer>,
     lookups: Vec<IpAddr>,
     looked_up: Vec<usize>,
@@ -232,19 +238,52 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// Resolves the countries the decisions need (of viewers without a
-    /// given country) and decides `self.viewers` into `self.decisions`.
-    fn decide(&mut self, matcher: &Matcher, geo: &GeoDatabase) -> Result<(), GeoError> {
-        self.lookups.clear();
-        self.looked_up.clear();
-        for (k, v) in self.viewers.iter().enumerate() {
-            if v.country().is_none() && matcher.needs_country(v.ip()) {
-                self.lookups.push(v.ip());
-                self.looked_up.push(k);
-            }
+    fn new(matcher: &Matcher, countries_given: bool) -> Scratch {
+        let need = matcher.country_need();
+        Scratch {
+            resolve_all: need == CountryNeed::Always && !countries_given,
+            resolve_some: need != CountryNeed::Never,
+            ips: Vec::with_capacity(BATCH),
+            viewers: Vec::with_capacity(BATCH),
+            lookups: Vec::new(),
+            looked_up: Vec::new(),
+            resolved: Vec::new(),
+            decisions: Vec::with_capacity(BATCH),
         }
-        if !self.lookups.is_empty() {
-            self.resolved.clear();
+    }
+
+    fn clear(&mut self) {
+        self.ips.clear();
+        self.viewers.clear();
+    }
+
+    /// Adds a viewer to the batch.
+    #[inline(always)]
+    fn push(&mut self, ip: IpAddr, country: Option<CountryCode>) {
+        if self.resolve_all {
+            self.ips.push(ip);
+        } else {
+            self.viewers.push(Viewer::new(ip, country));
+        }
+    }
+
+    /// Resolves the countries the decisions need (of viewers without a
+    /// given country) and decides the batch into `self.decisions`.
+    fn decide(&mut self, matcher: &Matcher, geo: &GeoDatabase) {
+        self.resolved.clear();
+        if self.resolve_all {
+            geo.resolve_batch(&self.ips, &mut self.resolved);
+            let resolved = self.ips.iter().zip(&self.resolved);
+            self.viewers.extend(resolved.map(|(&ip, &country)| Viewer::new(ip, country)));
+        } else if self.resolve_some {
+            self.lookups.clear();
+            self.looked_up.clear();
+            for (k, v) in self.viewers.iter().enumerate() {
+                if v.country().is_none() && matcher.needs_country(v.ip()) {
+                    self.lookups.push(v.ip());
+                    self.looked_up.push(k);
+                }
+            }
             geo.resolve_batch(&self.lookups, &mut self.resolved);
             for (&k, &country) in self.looked_up.iter().zip(&self.resolved) {
                 self.viewers[k] = self.viewers[k].with_country(country);
@@ -252,7 +291,6 @@ impl Scratch {
         }
         self.decisions.clear();
         matcher.decide_batch(&self.viewers, &mut self.decisions);
-        Ok(())
     }
 }
 
@@ -371,28 +409,27 @@ impl Job<'_> {
     /// resolves and decides the batch, and appends the decisions.
     fn run<T: Texts>(&self, ips: T) -> Result<(ExportedArray, ExportedArray), DecideError> {
         let mut out = Columns::with_capacity(self.rows);
-        let mut scratch = Scratch::default();
+        let mut scratch = Scratch::new(self.matcher, self.countries.is_some());
         // Whether each row of the batch has a viewer (all of them, mostly).
         let mut present = Vec::with_capacity(BATCH);
         let mut start = 0;
         while start < self.rows {
             let end = (start + BATCH).min(self.rows);
-            scratch.viewers.clear();
+            scratch.clear();
             present.clear();
             for i in start..end {
-                let viewer = match ips.text(i) {
-                    None => None,
-                    Some(text) => match self.viewer(text, i) {
-                        Ok(v) => Some(v),
-                        Err(_) if self.null_on_error => None,
+                let read = match ips.text(i) {
+                    None => false,
+                    Some(text) => match self.viewer(text, i, &mut scratch) {
+                        Ok(()) => true,
+                        Err(_) if self.null_on_error => false,
                         Err(message) => return Err(DecideError::Value { row: i, message }),
                     },
                 };
-                present.push(viewer.is_some());
-                scratch.viewers.extend(viewer);
+                present.push(read);
             }
-            scratch.decide(self.matcher, self.geo).map_err(DecideError::Geo)?;
-            if scratch.viewers.len() == end - start {
+            scratch.decide(self.matcher, self.geo);
+            if scratch.decisions.len() == end - start {
                 for d in &scratch.decisions {
                     out.push(Some(d));
                 }
@@ -407,14 +444,16 @@ impl Job<'_> {
         out.finish()
     }
 
-    /// Row `i`'s viewer, with its country when one is given.
+    /// Reads row `i` into the batch: its address, and its country when a
+    /// countries column is given (nothing is added when either is bad).
     #[inline(always)]
-    fn viewer(&self, ip: &[u8], i: usize) -> Result<Viewer, String> {
+    fn viewer(&self, ip: &[u8], i: usize, batch: &mut Scratch) -> Result<(), String> {
         let addr = accessrules::input::plain::parse_ip(ip.trim_ascii()).map_err(|_| {
             let shown: String = String::from_utf8_lossy(ip).chars().take(64).collect();
             format!("invalid IP address {shown:?}")
         })?;
         let country = self.countries.and_then(|c| c.get(i)).map(viewer_country).transpose()?;
-        Ok(Viewer::new(addr, country))
+        batch.push(addr, country);
+        Ok(())
     }
 }

@@ -300,7 +300,6 @@ impl Matcher {
             });
         }
         let decided = py.detach(|| arrow::decide_rows(&self.matcher, &self.geo, &rows));
-        let decided = decided.map_err(|e| GeoIPError::new_err(e.to_string()))?;
         Ok(decided
             .into_iter()
             .map(|d| (d.map(|d| d.action.as_str()), d.and_then(|d| d.rule.map(|r| r.index()))))

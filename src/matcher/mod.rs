@@ -269,6 +269,20 @@ impl Matcher {
                 || self.first_country_rule < self.ip_rule(ip))
     }
 
+    /// Whether decisions depend on the viewer's country, for every viewer
+    /// alike ([`CountryNeed::Never`], [`CountryNeed::Always`]) or address by
+    /// address ([`Matcher::needs_country`]): lets a batch caller skip the
+    /// per-address question.
+    pub fn country_need(&self) -> CountryNeed {
+        if self.first_country_rule == NO_RULE {
+            CountryNeed::Never
+        } else if self.first_country_rule < self.first_address_rule {
+            CountryNeed::Always
+        } else {
+            CountryNeed::ByAddress
+        }
+    }
+
     /// The decision for `ip`, calling `resolve` for its country only when
     /// the country can change the decision ([`Matcher::needs_country`]).
     ///
@@ -337,6 +351,21 @@ impl<T: Copy> Queue<T> {
         self.index[self.len] = index;
         self.len += usize::from(counts);
     }
+}
+
+/// Whether a [`Matcher`]'s decisions need the viewer's country
+/// ([`Matcher::country_need`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CountryNeed {
+    /// No `ip.geoip.country` rule: the country never changes a decision.
+    Never,
+    /// A country rule comes before every `ip.src` and `any` rule: every
+    /// decision needs the country.
+    Always,
+    /// Only addresses whose first matching address rule comes after a
+    /// country rule need it ([`Matcher::needs_country`]).
+    ByAddress,
 }
 
 /// A rule set with more rules than a [`Matcher`] compiles.
@@ -428,6 +457,30 @@ mod tests {
             .decide_resolving("8.8.8.8".parse().unwrap(), |_| Ok::<_, ()>(CountryCode::new("DE")))
             .unwrap();
         assert_eq!(d, Decision::new(Action::Block, Some(RuleId::new(1))));
+    }
+
+    #[test]
+    fn country_need_agrees_with_needs_country() {
+        let m = |json: &str| Matcher::from_json(json.as_bytes()).unwrap();
+        let country = r#"{"type":"ip.geoip.country","country":["US"],"action":"allow"}"#;
+        let net = r#"{"type":"ip.src","ip":["10.0.0.0/8"],"action":"allow"}"#;
+        let any = r#"{"type":"any","action":"block"}"#;
+        let probes: Vec<IpAddr> = ["10.1.2.3", "8.8.8.8", "::1"].map(|s| s.parse().unwrap()).into();
+        for (rules, need) in [
+            (format!("[{net},{any}]"), CountryNeed::Never),
+            (format!("[{country},{net},{any}]"), CountryNeed::Always),
+            (format!("[{country}]"), CountryNeed::Always),
+            (format!("[{net},{country},{any}]"), CountryNeed::ByAddress),
+        ] {
+            let m = m(&rules);
+            assert_eq!(m.country_need(), need, "{rules}");
+            let answers: Vec<bool> = probes.iter().map(|&ip| m.needs_country(ip)).collect();
+            match need {
+                CountryNeed::Never => assert!(answers.iter().all(|&a| !a)),
+                CountryNeed::Always => assert!(answers.iter().all(|&a| a)),
+                _ => assert_eq!(answers, [false, true, true], "{rules}"),
+            }
+        }
     }
 
     #[test]
