@@ -4,13 +4,14 @@
 //! the same way, so no Python object is made per row.
 
 use std::ffi::CStr;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use accessrules::country::viewer_country;
-use accessrules::{CountryCode, CountryNeed, Decision, GeoDatabase, Matcher, Viewer};
+use accessrules::{Action, CountryCode, CountryNeed, Decision, GeoDatabase, Matcher, Viewer};
 use arrow_array::ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{
-    make_array, Array, ArrayRef, Int32Array, LargeStringArray, StringArray, StringViewArray,
+    make_array, Array, ArrayRef, BinaryArray, BinaryViewArray, FixedSizeBinaryArray, Int32Array,
+    LargeBinaryArray, LargeStringArray, StringArray, StringViewArray, UInt32Array,
 };
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::DataType;
@@ -159,24 +160,25 @@ impl<'a> Strings<'a> {
     }
 }
 
-/// Row-by-row access to one string layout, so that the address loop is
-/// compiled once per layout instead of matching the layout on every row.
-trait Texts: Copy {
+/// Row-by-row access to the values of one Arrow layout, so that the
+/// address loop is compiled once per layout (and [`form`]) instead of
+/// matching the layout on every row.
+trait Values: Copy {
     /// The bytes of row `i`, `None` when it is null.
-    fn text(&self, i: usize) -> Option<&[u8]>;
+    fn bytes(&self, i: usize) -> Option<&[u8]>;
 }
 
 /// `utf8` and `large_utf8`: offsets into one value buffer.
 #[derive(Clone, Copy)]
-struct OffsetTexts<'a, O> {
+struct Offsets<'a, O> {
     offsets: &'a [O],
     values: &'a [u8],
     nulls: Option<&'a NullBuffer>,
 }
 
-impl<O: Copy + TryInto<usize>> Texts for OffsetTexts<'_, O> {
+impl<O: Copy + TryInto<usize>> Values for Offsets<'_, O> {
     #[inline(always)]
-    fn text(&self, i: usize) -> Option<&[u8]> {
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
         if self.nulls.is_some_and(|n| n.is_null(i)) {
             return None;
         }
@@ -188,13 +190,47 @@ impl<O: Copy + TryInto<usize>> Texts for OffsetTexts<'_, O> {
 }
 
 #[derive(Clone, Copy)]
-struct ViewTexts<'a>(&'a StringViewArray);
+struct StringViews<'a>(&'a StringViewArray);
 
-impl Texts for ViewTexts<'_> {
+impl Values for StringViews<'_> {
     #[inline(always)]
-    fn text(&self, i: usize) -> Option<&[u8]> {
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
         self.0.is_valid(i).then(|| self.0.value(i).as_bytes())
     }
+}
+
+impl Values for &BinaryViewArray {
+    #[inline(always)]
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
+        self.is_valid(i).then(|| self.value(i))
+    }
+}
+
+impl Values for &FixedSizeBinaryArray {
+    #[inline(always)]
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
+        self.is_valid(i).then(|| self.value(i))
+    }
+}
+
+/// A `uint32` array's values as their four native-endian bytes.
+impl Values for &UInt32Array {
+    #[inline(always)]
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
+        let bytes = self.values().inner().as_slice();
+        self.is_valid(i).then(|| &bytes[4 * i..4 * i + 4])
+    }
+}
+
+/// How a column writes its addresses ([`Job::run`]'s `FORM`).
+mod form {
+    /// `1.2.3.4`, `2001:db8::1` (surrounding spaces allowed).
+    pub(super) const TEXT: u8 = 0;
+    /// 4 (IPv4) or 16 (IPv6; IPv4-mapped decides as IPv4) bytes in network
+    /// order, as `ipaddress`' `.packed` and `inet_pton` give them.
+    pub(super) const PACKED: u8 = 1;
+    /// IPv4 as a number (`1.2.3.4` is 0x01020304), four native-endian bytes.
+    pub(super) const NUMBER: u8 = 2;
 }
 
 /// Decides rows (address and given country; `None` rows stay `None`):
@@ -296,6 +332,7 @@ impl Scratch {
 
 /// The two output arrays under construction: actions (utf8, every value
 /// five bytes) and rule indexes (int32), each with its validity bits.
+/// Every buffer is allocated at full size up front and written by index.
 struct Columns {
     /// `allow`/`block` bytes of the non-null rows, back to back.
     values: Vec<u8>,
@@ -304,20 +341,21 @@ struct Columns {
     rules: Vec<i32>,
     rule_bits: Vec<u64>,
     rows: usize,
+    /// Rows with an action so far.
+    decided: usize,
 }
 
 impl Columns {
     fn with_capacity(n: usize) -> Columns {
         let words = n.div_ceil(64);
-        let mut offsets = Vec::with_capacity(n + 1);
-        offsets.push(0);
         Columns {
-            values: Vec::with_capacity(n * 5),
-            offsets,
+            values: vec![0; 5 * n],
+            offsets: vec![0; n + 1],
             action_bits: vec![0; words],
-            rules: Vec::with_capacity(n),
+            rules: vec![0; n],
             rule_bits: vec![0; words],
             rows: 0,
+            decided: 0,
         }
     }
 
@@ -325,19 +363,23 @@ impl Columns {
     fn push(&mut self, d: Option<&Decision>) {
         let i = self.rows;
         if let Some(d) = d {
-            // "allow" and "block" are both five bytes.
-            self.values.extend_from_slice(d.action.as_str().as_bytes());
+            let word = match d.action {
+                Action::Allow => b"allow",
+                Action::Block => b"block",
+            };
+            let at = 5 * self.decided;
+            self.values[at..at + 5].copy_from_slice(word);
+            self.decided += 1;
             self.action_bits[i / 64] |= 1 << (i % 64);
-            self.rules.push(d.rule.map_or(0, |r| r.index() as i32));
+            self.rules[i] = d.rule.map_or(0, |r| r.index() as i32);
             self.rule_bits[i / 64] |= u64::from(d.rule.is_some()) << (i % 64);
-        } else {
-            self.rules.push(0);
         }
-        self.offsets.push(self.values.len() as i32);
+        self.offsets[i + 1] = (5 * self.decided) as i32;
         self.rows += 1;
     }
 
-    fn finish(self) -> Result<(ExportedArray, ExportedArray), DecideError> {
+    fn finish(mut self) -> Result<(ExportedArray, ExportedArray), DecideError> {
+        self.values.truncate(5 * self.decided);
         let bits = |words: Vec<u64>| {
             let buffer = Buffer::from_vec(words);
             NullBuffer::new(arrow_buffer::BooleanBuffer::new(buffer, 0, self.rows))
@@ -367,7 +409,6 @@ pub(crate) fn decide_arrow(
     countries: Option<&dyn Array>,
     null_on_error: bool,
 ) -> Result<(ExportedArray, ExportedArray), DecideError> {
-    let ip_text = Strings::of(ips, "ips")?;
     let country_text = countries.map(|c| Strings::of(c, "countries")).transpose()?;
     if let Some(c) = countries {
         if c.len() != ips.len() {
@@ -379,19 +420,49 @@ pub(crate) fn decide_arrow(
         }
     }
     let job = Job { matcher, geo, countries: country_text, null_on_error, rows: ips.len() };
-    match ip_text {
-        Strings::Utf8(a) => job.run(OffsetTexts {
-            offsets: a.value_offsets(),
-            values: a.value_data(),
-            nulls: a.nulls(),
+    let any = ips.as_any();
+    use form::{NUMBER, PACKED, TEXT};
+    match ips.data_type() {
+        DataType::Utf8 => any.downcast_ref::<StringArray>().map(|a| {
+            let texts =
+                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
+            job.run::<_, TEXT>(texts)
         }),
-        Strings::Large(a) => job.run(OffsetTexts {
-            offsets: a.value_offsets(),
-            values: a.value_data(),
-            nulls: a.nulls(),
+        DataType::LargeUtf8 => any.downcast_ref::<LargeStringArray>().map(|a| {
+            let texts =
+                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
+            job.run::<_, TEXT>(texts)
         }),
-        Strings::View(a) => job.run(ViewTexts(a)),
+        DataType::Utf8View => {
+            any.downcast_ref::<StringViewArray>().map(|a| job.run::<_, TEXT>(StringViews(a)))
+        }
+        DataType::Binary => any.downcast_ref::<BinaryArray>().map(|a| {
+            let bytes =
+                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
+            job.run::<_, PACKED>(bytes)
+        }),
+        DataType::LargeBinary => any.downcast_ref::<LargeBinaryArray>().map(|a| {
+            let bytes =
+                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
+            job.run::<_, PACKED>(bytes)
+        }),
+        DataType::BinaryView => {
+            any.downcast_ref::<BinaryViewArray>().map(|a| job.run::<_, PACKED>(a))
+        }
+        DataType::FixedSizeBinary(4 | 16) => {
+            any.downcast_ref::<FixedSizeBinaryArray>().map(|a| job.run::<_, PACKED>(a))
+        }
+        DataType::UInt32 => any.downcast_ref::<UInt32Array>().map(|a| job.run::<_, NUMBER>(a)),
+        _ => None,
     }
+    .unwrap_or_else(|| {
+        Err(DecideError::Type(format!(
+            "ips must be an Arrow array of addresses: strings (utf8, large_utf8, string_view), \
+             4- or 16-byte binary (binary, large_binary, binary_view, fixed_size_binary) or \
+             uint32 IPv4, not {}",
+            ips.data_type()
+        )))
+    })
 }
 
 /// One `decide_arrow` call.
@@ -407,7 +478,10 @@ impl Job<'_> {
     /// Batch by batch: reads each row straight into the viewer batch
     /// (null and, with `null_on_error`, unreadable rows marked absent),
     /// resolves and decides the batch, and appends the decisions.
-    fn run<T: Texts>(&self, ips: T) -> Result<(ExportedArray, ExportedArray), DecideError> {
+    fn run<T: Values, const FORM: u8>(
+        &self,
+        ips: T,
+    ) -> Result<(ExportedArray, ExportedArray), DecideError> {
         let mut out = Columns::with_capacity(self.rows);
         let mut scratch = Scratch::new(self.matcher, self.countries.is_some());
         // Whether each row of the batch has a viewer (all of them, mostly).
@@ -418,9 +492,9 @@ impl Job<'_> {
             scratch.clear();
             present.clear();
             for i in start..end {
-                let read = match ips.text(i) {
+                let read = match ips.bytes(i) {
                     None => false,
-                    Some(text) => match self.viewer(text, i, &mut scratch) {
+                    Some(value) => match self.viewer::<FORM>(value, i, &mut scratch) {
                         Ok(()) => true,
                         Err(_) if self.null_on_error => false,
                         Err(message) => return Err(DecideError::Value { row: i, message }),
@@ -447,11 +521,27 @@ impl Job<'_> {
     /// Reads row `i` into the batch: its address, and its country when a
     /// countries column is given (nothing is added when either is bad).
     #[inline(always)]
-    fn viewer(&self, ip: &[u8], i: usize, batch: &mut Scratch) -> Result<(), String> {
-        let addr = accessrules::input::plain::parse_ip(ip.trim_ascii()).map_err(|_| {
-            let shown: String = String::from_utf8_lossy(ip).chars().take(64).collect();
-            format!("invalid IP address {shown:?}")
-        })?;
+    fn viewer<const FORM: u8>(
+        &self,
+        value: &[u8],
+        i: usize,
+        batch: &mut Scratch,
+    ) -> Result<(), String> {
+        let addr = match FORM {
+            form::PACKED => match value.len() {
+                4 => IpAddr::from(<[u8; 4]>::try_from(value).unwrap_or_default()),
+                16 => IpAddr::from(<[u8; 16]>::try_from(value).unwrap_or_default()),
+                n => return Err(format!("a binary address must be 4 or 16 bytes, not {n}")),
+            },
+            form::NUMBER => {
+                let number = u32::from_ne_bytes(value.try_into().unwrap_or_default());
+                IpAddr::from(Ipv4Addr::from(number))
+            }
+            _ => accessrules::input::plain::parse_ip(value.trim_ascii()).map_err(|_| {
+                let shown: String = String::from_utf8_lossy(value).chars().take(64).collect();
+                format!("invalid IP address {shown:?}")
+            })?,
+        };
         let country = self.countries.and_then(|c| c.get(i)).map(viewer_country).transpose()?;
         batch.push(addr, country);
         Ok(())

@@ -1,3 +1,4 @@
+import ipaddress
 import random
 import subprocess
 
@@ -111,8 +112,10 @@ def test_decide_batch_errors_name_the_row(docs_example):
     assert actions.to_pylist() == ["allow", None]
     with pytest.raises(ValueError, match="same length"):
         m.decide_batch(pa.array(["8.8.8.8"]), pa.array(["us", "gb"]))
-    with pytest.raises(TypeError, match="string array"):
+    with pytest.raises(TypeError, match="array of addresses: strings .* not Int64"):
         m.decide_batch(pa.array([1, 2]))
+    with pytest.raises(ValueError, match="row 1: a binary address must be 4 or 16 bytes, not 3"):
+        m.decide_batch(pa.array([bytes(4), b"abc"]))
     with pytest.raises(ValueError, match="row 0"):
         m.decide_batch(["8.8.8.8"], ["zz top"])
 
@@ -159,6 +162,28 @@ def test_arrow_batches_equal_decide_row_by_row(rules):
         actions, rule_ids = m.decide_batch(pa.array(ips, type=typ), pa.array(countries),
                                            errors="null")
         assert (actions.to_pylist(), rule_ids.to_pylist()) == expected(True)
+
+
+def test_decide_batch_on_binary_and_integer_addresses(docs_example):
+    """Addresses already parsed (`ipaddress` `.packed`, `inet_pton`, IPv4 as
+    a number) decide as their text does."""
+    m = accessrules.Matcher(docs_example)
+    texts = [ip for ip, _ in generated_viewers(2_000, seed=5)] + [None]
+    addresses = [ipaddress.ip_address(t) if t else None for t in texts]
+    packed = [a.packed if a else None for a in addresses]
+    expected = m.decide_batch(pa.array(texts))
+    for typ in (pa.binary(), pa.large_binary(), pa.binary_view()):
+        assert m.decide_batch(pa.array(packed, type=typ)) == expected
+    # 16 bytes per address: IPv4 as IPv4-mapped IPv6.
+    sixteen = [(a.packed if a.version == 6 else ipaddress.IPv6Address(
+        "::ffff:" + str(a)).packed) if a else None for a in addresses]
+    assert m.decide_batch(pa.array(sixteen, type=pa.binary(16))) == expected
+    v4 = [(t, a) for t, a in zip(texts, addresses) if a is None or a.version == 4]
+    expected_v4 = m.decide_batch(pa.array([t for t, _ in v4]))
+    assert m.decide_batch(pa.array([a.packed if a else None for _, a in v4],
+                                   type=pa.binary(4))) == expected_v4
+    assert m.decide_batch(pa.array([int(a) if a else None for _, a in v4],
+                                   type=pa.uint32())) == expected_v4
 
 
 def generated_viewers(n: int, seed: int = 11):

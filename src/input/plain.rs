@@ -321,6 +321,48 @@ mod tests {
         }
     }
 
+    /// The dotted-quad reader on bytes near its edges: digits and dots
+    /// with octets of 0 to 4 digits, leading zeros, values around 255, and
+    /// bytes one off a digit or dot (`/`, `:`, `-`), NUL and non-ASCII
+    /// bytes whose low seven bits are a digit or dot. It agrees with
+    /// `str::parse` both ways.
+    #[test]
+    fn fast_v4_agrees_with_std_on_any_bytes() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let odd: &[u8] = b"/:-\x00\xb0\xb9\xae ";
+        for _ in 0..400_000 {
+            let mut b = Vec::new();
+            for k in 0..4 {
+                if k > 0 {
+                    b.push(b'.');
+                }
+                let digits = (next() % 5) as usize;
+                let value = next() % 300;
+                let text = format!("{value:0digits$}");
+                b.extend_from_slice(&text.as_bytes()[text.len().saturating_sub(digits.max(1))..]);
+            }
+            if next() % 3 == 0 {
+                let at = (next() % (b.len() as u64 + 1)) as usize;
+                match next() % 3 {
+                    0 => b.insert(at, odd[(next() % odd.len() as u64) as usize]),
+                    1 if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ if at < b.len() => b[at] = odd[(next() % odd.len() as u64) as usize],
+                    _ => b.push(b'.'),
+                }
+            }
+            let by_std = std::str::from_utf8(&b).ok().and_then(|s| s.parse::<Ipv4Addr>().ok());
+            assert_eq!(fast_ip(&b), by_std.map(IpAddr::V4), "{:?}", String::from_utf8_lossy(&b));
+        }
+    }
+
     /// Whatever `fast_ip` reads, `str::parse` reads as the same address;
     /// and it reads the usual forms (so that the fast path is used).
     #[test]
