@@ -340,6 +340,9 @@ struct Columns {
     action_bits: Vec<u64>,
     rules: Vec<i32>,
     rule_bits: Vec<u64>,
+    /// Validity bits of the rows since the last multiple of 64.
+    action_word: u64,
+    rule_word: u64,
     rows: usize,
     /// Rows with an action so far.
     decided: usize,
@@ -354,6 +357,8 @@ impl Columns {
             action_bits: vec![0; words],
             rules: vec![0; n],
             rule_bits: vec![0; words],
+            action_word: 0,
+            rule_word: 0,
             rows: 0,
             decided: 0,
         }
@@ -362,6 +367,7 @@ impl Columns {
     #[inline(always)]
     fn push(&mut self, d: Option<&Decision>) {
         let i = self.rows;
+        let bit = 1 << (i % 64);
         if let Some(d) = d {
             let word = match d.action {
                 Action::Allow => b"allow",
@@ -370,15 +376,29 @@ impl Columns {
             let at = 5 * self.decided;
             self.values[at..at + 5].copy_from_slice(word);
             self.decided += 1;
-            self.action_bits[i / 64] |= 1 << (i % 64);
+            self.action_word |= bit;
             self.rules[i] = d.rule.map_or(0, |r| r.index() as i32);
-            self.rule_bits[i / 64] |= u64::from(d.rule.is_some()) << (i % 64);
+            self.rule_word |= if d.rule.is_some() { bit } else { 0 };
         }
         self.offsets[i + 1] = (5 * self.decided) as i32;
         self.rows += 1;
+        if self.rows.is_multiple_of(64) {
+            self.flush_bits();
+        }
+    }
+
+    /// Stores the validity bits of the current 64 rows (kept in registers
+    /// until then: no read-modify-write of memory per row).
+    fn flush_bits(&mut self) {
+        let k = (self.rows - 1) / 64;
+        self.action_bits[k] = std::mem::take(&mut self.action_word);
+        self.rule_bits[k] = std::mem::take(&mut self.rule_word);
     }
 
     fn finish(mut self) -> Result<(ExportedArray, ExportedArray), DecideError> {
+        if !self.rows.is_multiple_of(64) {
+            self.flush_bits();
+        }
         self.values.truncate(5 * self.decided);
         let bits = |words: Vec<u64>| {
             let buffer = Buffer::from_vec(words);

@@ -149,36 +149,39 @@ static HEX_VALUE: [u8; 256] = {
 
 #[inline(always)]
 fn fast_v6(b: &[u8]) -> Option<Ipv6Addr> {
-    // Groups before and after the `::`, if any.
-    let (mut head, mut tail) = ([0u16; 8], [0u16; 8]);
-    let (mut n_head, mut n_tail) = (0, 0);
+    // The groups before the `::` (all of them without one) and after it,
+    // each accumulated as read: the last group lowest.
+    let (mut head, mut tail) = (0u128, 0u128);
+    let (mut n_head, mut n_tail) = (0u32, 0u32);
     let mut gap = false;
+    let n = b.len();
     let mut i = 0;
     if b.starts_with(b"::") {
         gap = true;
         i = 2;
     }
-    while i < b.len() {
+    while i < n {
         let start = i;
-        let mut v = 0u16;
-        while let Some(&d) = b.get(i).map(|&c| &HEX_VALUE[usize::from(c)]).filter(|&&d| d < 16) {
-            if i - start == 4 {
-                return None;
+        let mut group = 0u32;
+        while let Some(&c) = b.get(i) {
+            let digit = HEX_VALUE[usize::from(c)];
+            if digit >= 16 {
+                break;
             }
-            v = v << 4 | u16::from(d);
+            group = group << 4 | u32::from(digit);
             i += 1;
         }
-        if i == start {
+        if !(1..=4).contains(&(i - start)) || n_head + n_tail == 8 {
             return None;
         }
         if gap {
-            *tail.get_mut(n_tail)? = v;
+            tail = tail << 16 | u128::from(group);
             n_tail += 1;
         } else {
-            *head.get_mut(n_head)? = v;
+            head = head << 16 | u128::from(group);
             n_head += 1;
         }
-        if i == b.len() {
+        if i == n {
             break;
         }
         if b[i] != b':' {
@@ -191,24 +194,22 @@ fn fast_v6(b: &[u8]) -> Option<Ipv6Addr> {
             }
             gap = true;
             i += 1;
-        } else if i == b.len() {
+        } else if i == n {
             return None;
         }
     }
-    let groups = if gap {
+    let address = if gap {
         // `::` stands for at least one zero group.
         if n_head + n_tail > 7 {
             return None;
         }
-        let mut groups = head;
-        groups[8 - n_tail..].copy_from_slice(&tail[..n_tail]);
-        groups
+        head.checked_shl(16 * (8 - n_head)).unwrap_or(0) | tail
     } else if n_head == 8 {
         head
     } else {
         return None;
     };
-    Some(Ipv6Addr::from(groups))
+    Some(Ipv6Addr::from(address))
 }
 
 /// What a country field says: empty or `-` is no country (GeoIP decides),
