@@ -121,8 +121,10 @@ class Matcher:
     ) -> Tuple[Any, Any]:
         """Decisions for a column of viewers: ``(actions, rules)``.
 
-        With Arrow input (a ``pyarrow.Array`` or ``ChunkedArray`` of
-        strings, or anything with ``__arrow_c_array__``) the results are
+        With Arrow input (a ``pyarrow.Array`` or ``ChunkedArray``, or
+        anything with ``__arrow_c_array__``) of addresses as strings, as
+        4/16-byte network-order binary (``ipaddress`` ``.packed``) or as
+        ``uint32`` IPv4 numbers, the results are
         pyarrow arrays (``ChunkedArray`` for chunked input) of ``"allow"`` /
         ``"block"`` and of rule indexes (null: no rule matched), with no
         Python object per row. With Python sequences they are lists.
