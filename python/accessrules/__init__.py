@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from accessrules._accessrules import (
@@ -85,6 +86,33 @@ def _is_arrow(obj: Any) -> bool:
     )
 
 
+def _is_numpy(obj: Any) -> bool:
+    return type(obj).__module__ == "numpy" and hasattr(obj, "dtype")
+
+
+def _arrow_column(obj: Any, what: str, strings: bool = False) -> Any:
+    """``obj`` as a ``pyarrow.Array`` or ``ChunkedArray``: Arrow arrays as
+    they are (zero copy), streams (a Polars Series, ...) as chunked arrays,
+    NumPy arrays and (for ``strings``) sequences converted."""
+    import pyarrow as pa
+
+    if isinstance(obj, (pa.Array, pa.ChunkedArray)):
+        return obj
+    try:
+        if hasattr(obj, "__arrow_c_array__"):
+            return pa.array(obj)
+        if hasattr(obj, "__arrow_c_stream__") or hasattr(obj, "chunks"):
+            return pa.chunked_array(obj)
+        if _is_numpy(obj):
+            return pa.array(obj)
+        if strings and not isinstance(obj, (str, bytes, Mapping)):
+            return pa.array(list(obj), type=pa.string())
+    except (pa.ArrowException, TypeError) as e:
+        raise TypeError(f"{what}: cannot be read as an Arrow array: {e}") from None
+    raise TypeError(f"{what} must be an Arrow array (or, for countries, a sequence of str), "
+                    f"not {type(obj).__name__}")
+
+
 def _to_pyarrow(exported: ExportedArray) -> Any:
     import pyarrow as pa  # an Arrow input means pyarrow (or a peer) is here
 
@@ -133,47 +161,59 @@ class Matcher:
         ``errors="null"`` (Arrow input), gives null results."""
         if errors not in ("raise", "null"):
             raise ValueError(f'errors={errors!r}: expected "raise" or "null"')
-        if isinstance(ips, (str, bytes)):
+        if isinstance(ips, (str, bytes, bytearray, memoryview)):
             raise TypeError("ips must be a sequence or an Arrow array of addresses, not one "
                             + type(ips).__name__ + "; use decide() for one viewer")
-        if _is_arrow(ips):
+        if isinstance(ips, Mapping):
+            raise TypeError("ips must be a sequence or an Arrow array of addresses, not a "
+                            + type(ips).__name__)
+        if _is_arrow(ips) or _is_numpy(ips):
             return self._decide_arrow(ips, countries, errors)
         if errors == "null":
             raise ValueError('errors="null" needs Arrow input; sequences raise on a bad row')
-        ip_list = list(ips)
+        try:
+            ip_list = list(ips)
+        except TypeError:
+            raise TypeError("ips must be a sequence or an Arrow array of addresses, not "
+                            + type(ips).__name__) from None
         country_list = None if countries is None else list(countries)
-        return self._native._decide_lists(ip_list, country_list)
+        try:
+            return self._native._decide_lists(ip_list, country_list)
+        except TypeError:
+            # Name the first value that is not a str (the native message
+            # does not say which).
+            for what, values in (("ips", ip_list), ("countries", country_list or ())):
+                for row, value in enumerate(values):
+                    if value is not None and not isinstance(value, str):
+                        raise TypeError(f"{what}: row {row} is {type(value).__name__}; "
+                                        "expected str or None") from None
+            raise
 
     def _decide_arrow(self, ips: Any, countries: Any, errors: str) -> Tuple[Any, Any]:
-        if not hasattr(ips, "__arrow_c_array__") and not hasattr(ips, "chunks"):
-            # A stream (a Polars Series, a DuckDB relation column, ...).
-            import pyarrow as pa
+        import pyarrow as pa  # Arrow input: the results are pyarrow arrays
 
-            ips = pa.chunked_array(ips)
-        if countries is not None and not hasattr(countries, "__arrow_c_array__"):
-            if not hasattr(countries, "chunks"):
-                import pyarrow as pa
-
-                countries = pa.chunked_array(countries)
-        if hasattr(ips, "chunks") and not hasattr(ips, "__arrow_c_array__"):
-            import pyarrow as pa
-
-            if countries is not None and hasattr(countries, "combine_chunks"):
+        ips = _arrow_column(ips, "ips")
+        if countries is not None:
+            countries = _arrow_column(countries, "countries", strings=True)
+            if isinstance(countries, pa.ChunkedArray):
                 countries = countries.combine_chunks()
-            if countries is not None:
-                # Align the countries with each chunk of addresses.
-                parts, offset = [], 0
-                for chunk in ips.chunks:
-                    parts.append(
-                        self._decide_arrow(
-                            chunk, countries.slice(offset, len(chunk)), errors
-                        )
-                    )
-                    offset += len(chunk)
-            else:
-                parts = [self._decide_arrow(c, None, errors) for c in ips.chunks]
-            actions = pa.chunked_array([p[0] for p in parts], type=pa.string())
-            rules = pa.chunked_array([p[1] for p in parts], type=pa.int32())
+            if len(countries) != len(ips):
+                raise ValueError(f"{len(ips)} addresses but {len(countries)} countries: the "
+                                 "arrays must have the same length")
+        if isinstance(ips, pa.ChunkedArray):
+            # Chunk by chunk (the output keeps the chunks); rows are
+            # numbered in the whole array. No chunk: the types are still
+            # checked, on empty arrays.
+            chunks = ips.chunks or [pa.array([], type=ips.type)]
+            parts, offset = [], 0
+            for chunk in chunks:
+                part = None if countries is None else countries.slice(offset, len(chunk))
+                parts.append(self._native._decide_arrow(chunk, part, errors, offset))
+                offset += len(chunk)
+            if not ips.chunks:
+                parts = []
+            actions = pa.chunked_array([_to_pyarrow(p[0]) for p in parts], type=pa.string())
+            rules = pa.chunked_array([_to_pyarrow(p[1]) for p in parts], type=pa.int32())
             return actions, rules
         actions, rules = self._native._decide_arrow(ips, countries, errors)
         return _to_pyarrow(actions), _to_pyarrow(rules)

@@ -55,9 +55,16 @@ pub(crate) fn import(obj: &Bound<'_, PyAny>) -> PyResult<ArrayRef> {
     // out and its slot left released (release = NULL), as the interface
     // prescribes for a consumer, so the capsule's destructor does nothing.
     let data = unsafe {
+        if (*array_ptr.as_ptr()).is_released() {
+            return Err(PyValueError::new_err(
+                "cannot import the Arrow array: its capsule was already read (a capsule \
+                 from __arrow_c_array__ can be read once)",
+            ));
+        }
         let array = std::ptr::replace(array_ptr.as_ptr(), FFI_ArrowArray::empty());
         from_ffi(array, &*schema_ptr.as_ptr())
     }
+    .and_then(|data| data.validate().map(|()| data))
     .map_err(|e| PyValueError::new_err(format!("cannot import the Arrow array: {e}")))?;
     Ok(make_array(data))
 }
@@ -125,38 +132,51 @@ impl DecideError {
     }
 }
 
-/// Text values of a string array of any of Arrow's three layouts.
-#[derive(Clone, Copy)]
-enum Strings<'a> {
-    Utf8(&'a StringArray),
-    Large(&'a LargeStringArray),
-    View(&'a StringViewArray),
+/// The countries column: text of any of Arrow's three string layouts,
+/// read as bytes (an Arrow producer's UTF-8 is not trusted).
+enum Countries<'a> {
+    Utf8(Offsets<'a, i32>),
+    Large(Offsets<'a, i64>),
+    View(BinaryViewArray),
 }
 
-impl<'a> Strings<'a> {
-    fn of(array: &'a dyn Array, what: &str) -> Result<Strings<'a>, DecideError> {
+impl Countries<'_> {
+    fn of(array: &dyn Array) -> Result<Countries<'_>, DecideError> {
         let any = array.as_any();
         match array.data_type() {
-            DataType::Utf8 => any.downcast_ref().map(Strings::Utf8),
-            DataType::LargeUtf8 => any.downcast_ref().map(Strings::Large),
-            DataType::Utf8View => any.downcast_ref().map(Strings::View),
+            DataType::Utf8 => {
+                any.downcast_ref::<StringArray>().map(|a| Countries::Utf8(Offsets::of(a)))
+            }
+            DataType::LargeUtf8 => {
+                any.downcast_ref::<LargeStringArray>().map(|a| Countries::Large(Offsets::of(a)))
+            }
+            DataType::Utf8View => any
+                .downcast_ref::<StringViewArray>()
+                .map(|a| Countries::View(a.clone().to_binary_view())),
             _ => None,
         }
         .ok_or_else(|| {
             DecideError::Type(format!(
-                "{what} must be an Arrow string array (utf8, large_utf8 or string_view), not {}",
+                "countries must be an Arrow string array (utf8, large_utf8 or string_view), not {}",
                 array.data_type()
             ))
         })
     }
 
+    /// Row `i`'s country: `None` when null (looked up), an error naming a
+    /// value that is not a country code.
     #[inline]
-    fn get(&self, i: usize) -> Option<&'a str> {
-        match self {
-            Strings::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
-            Strings::Large(a) => a.is_valid(i).then(|| a.value(i)),
-            Strings::View(a) => a.is_valid(i).then(|| a.value(i)),
-        }
+    fn get(&self, i: usize) -> Result<Option<CountryCode>, String> {
+        let bytes = match self {
+            Countries::Utf8(c) => c.bytes(i),
+            Countries::Large(c) => c.bytes(i),
+            Countries::View(c) => c.is_valid(i).then(|| c.value(i)),
+        };
+        let Some(bytes) = bytes else { return Ok(None) };
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            format!("invalid country {:?}: not UTF-8", String::from_utf8_lossy(bytes))
+        })?;
+        viewer_country(text).map(Some)
     }
 }
 
@@ -168,12 +188,21 @@ trait Values: Copy {
     fn bytes(&self, i: usize) -> Option<&[u8]>;
 }
 
-/// `utf8` and `large_utf8`: offsets into one value buffer.
+/// `utf8`, `large_utf8`, `binary` and `large_binary`: offsets into one
+/// value buffer.
 #[derive(Clone, Copy)]
 struct Offsets<'a, O> {
     offsets: &'a [O],
     values: &'a [u8],
     nulls: Option<&'a NullBuffer>,
+}
+
+impl<'a, O: arrow_array::OffsetSizeTrait> Offsets<'a, O> {
+    fn of<T: arrow_array::types::ByteArrayType<Offset = O>>(
+        a: &'a arrow_array::GenericByteArray<T>,
+    ) -> Offsets<'a, O> {
+        Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() }
+    }
 }
 
 impl<O: Copy + TryInto<usize>> Values for Offsets<'_, O> {
@@ -182,21 +211,27 @@ impl<O: Copy + TryInto<usize>> Values for Offsets<'_, O> {
         if self.nulls.is_some_and(|n| n.is_null(i)) {
             return None;
         }
-        // Offsets are validated by the import (monotonic, within the values).
+        // Offsets out of order or past the values (a broken producer) read
+        // as an empty value, which is then refused naming the row.
         let start = self.offsets[i].try_into().unwrap_or(0);
         let end = self.offsets[i + 1].try_into().unwrap_or(0);
-        self.values.get(start..end)
+        Some(self.values.get(start..end).unwrap_or_default())
     }
 }
 
-#[derive(Clone, Copy)]
-struct StringViews<'a>(&'a StringViewArray);
-
-impl Values for StringViews<'_> {
-    #[inline(always)]
-    fn bytes(&self, i: usize) -> Option<&[u8]> {
-        self.0.is_valid(i).then(|| self.0.value(i).as_bytes())
-    }
+/// An address as text, surrounding whitespace allowed (ASCII on the fast
+/// path; any Unicode whitespace, as `Matcher.decide` allows, otherwise).
+#[inline(always)]
+fn read_text(value: &[u8]) -> Result<IpAddr, String> {
+    accessrules::input::plain::parse_ip(value.trim_ascii()).or_else(|_| {
+        std::str::from_utf8(value)
+            .ok()
+            .and_then(|text| accessrules::input::plain::parse_ip(text.trim().as_bytes()).ok())
+            .ok_or_else(|| {
+                let shown: String = String::from_utf8_lossy(value).chars().take(64).collect();
+                format!("invalid IP address {shown:?}")
+            })
+    })
 }
 
 impl Values for &BinaryViewArray {
@@ -427,9 +462,9 @@ pub(crate) fn decide_arrow(
     geo: &GeoDatabase,
     ips: &dyn Array,
     countries: Option<&dyn Array>,
-    null_on_error: bool,
+    options: BatchOptions,
 ) -> Result<(ExportedArray, ExportedArray), DecideError> {
-    let country_text = countries.map(|c| Strings::of(c, "countries")).transpose()?;
+    let countries_read = countries.map(Countries::of).transpose()?;
     if let Some(c) = countries {
         if c.len() != ips.len() {
             return Err(DecideError::Shape(format!(
@@ -439,33 +474,32 @@ pub(crate) fn decide_arrow(
             )));
         }
     }
-    let job = Job { matcher, geo, countries: country_text, null_on_error, rows: ips.len() };
+    if ips.len() > MAX_ROWS {
+        return Err(DecideError::Shape(format!(
+            "{} rows in one array; at most {MAX_ROWS} (the utf8 actions' 32-bit offsets): \
+             pass a ChunkedArray",
+            ips.len()
+        )));
+    }
+    let job = Job { matcher, geo, countries: countries_read, options, rows: ips.len() };
     let any = ips.as_any();
     use form::{NUMBER, PACKED, TEXT};
     match ips.data_type() {
-        DataType::Utf8 => any.downcast_ref::<StringArray>().map(|a| {
-            let texts =
-                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
-            job.run::<_, TEXT>(texts)
-        }),
-        DataType::LargeUtf8 => any.downcast_ref::<LargeStringArray>().map(|a| {
-            let texts =
-                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
-            job.run::<_, TEXT>(texts)
-        }),
-        DataType::Utf8View => {
-            any.downcast_ref::<StringViewArray>().map(|a| job.run::<_, TEXT>(StringViews(a)))
+        DataType::Utf8 => {
+            any.downcast_ref::<StringArray>().map(|a| job.run::<_, TEXT>(Offsets::of(a)))
         }
-        DataType::Binary => any.downcast_ref::<BinaryArray>().map(|a| {
-            let bytes =
-                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
-            job.run::<_, PACKED>(bytes)
-        }),
-        DataType::LargeBinary => any.downcast_ref::<LargeBinaryArray>().map(|a| {
-            let bytes =
-                Offsets { offsets: a.value_offsets(), values: a.value_data(), nulls: a.nulls() };
-            job.run::<_, PACKED>(bytes)
-        }),
+        DataType::LargeUtf8 => {
+            any.downcast_ref::<LargeStringArray>().map(|a| job.run::<_, TEXT>(Offsets::of(a)))
+        }
+        DataType::Utf8View => any
+            .downcast_ref::<StringViewArray>()
+            .map(|a| job.run::<_, TEXT>(&a.clone().to_binary_view())),
+        DataType::Binary => {
+            any.downcast_ref::<BinaryArray>().map(|a| job.run::<_, PACKED>(Offsets::of(a)))
+        }
+        DataType::LargeBinary => {
+            any.downcast_ref::<LargeBinaryArray>().map(|a| job.run::<_, PACKED>(Offsets::of(a)))
+        }
         DataType::BinaryView => {
             any.downcast_ref::<BinaryViewArray>().map(|a| job.run::<_, PACKED>(a))
         }
@@ -485,12 +519,26 @@ pub(crate) fn decide_arrow(
     })
 }
 
+/// Most rows of one array: five bytes of `allow`/`block` each must fit the
+/// utf8 output's 32-bit offsets.
+const MAX_ROWS: usize = i32::MAX as usize / 5;
+
+/// How a batch treats bad rows and numbers them.
+#[derive(Clone, Copy)]
+pub(crate) struct BatchOptions {
+    /// Unreadable rows give nulls instead of an error.
+    pub(crate) null_on_error: bool,
+    /// The number of the array's first row in error messages (a chunk of
+    /// a chunked array counts from its offset in the whole).
+    pub(crate) first_row: usize,
+}
+
 /// One `decide_arrow` call.
 struct Job<'a> {
     matcher: &'a Matcher,
     geo: &'a GeoDatabase,
-    countries: Option<Strings<'a>>,
-    null_on_error: bool,
+    countries: Option<Countries<'a>>,
+    options: BatchOptions,
     rows: usize,
 }
 
@@ -504,6 +552,7 @@ impl Job<'_> {
     ) -> Result<(ExportedArray, ExportedArray), DecideError> {
         let mut out = Columns::with_capacity(self.rows);
         let mut scratch = Scratch::new(self.matcher, self.countries.is_some());
+        let null_on_error = self.options.null_on_error;
         // Whether each row of the batch has a viewer (all of them, mostly).
         let mut present = Vec::with_capacity(BATCH);
         let mut start = 0;
@@ -516,8 +565,11 @@ impl Job<'_> {
                     None => false,
                     Some(value) => match self.viewer::<FORM>(value, i, &mut scratch) {
                         Ok(()) => true,
-                        Err(_) if self.null_on_error => false,
-                        Err(message) => return Err(DecideError::Value { row: i, message }),
+                        Err(_) if null_on_error => false,
+                        Err(message) => {
+                            let row = self.options.first_row + i;
+                            return Err(DecideError::Value { row, message });
+                        }
                     },
                 };
                 present.push(read);
@@ -557,12 +609,12 @@ impl Job<'_> {
                 let number = u32::from_ne_bytes(value.try_into().unwrap_or_default());
                 IpAddr::from(Ipv4Addr::from(number))
             }
-            _ => accessrules::input::plain::parse_ip(value.trim_ascii()).map_err(|_| {
-                let shown: String = String::from_utf8_lossy(value).chars().take(64).collect();
-                format!("invalid IP address {shown:?}")
-            })?,
+            _ => read_text(value)?,
         };
-        let country = self.countries.and_then(|c| c.get(i)).map(viewer_country).transpose()?;
+        let country = match &self.countries {
+            Some(countries) => countries.get(i)?,
+            None => None,
+        };
         batch.push(addr, country);
         Ok(())
     }

@@ -309,13 +309,14 @@ impl Matcher {
     /// Decisions for one Arrow array of addresses (and optionally one of
     /// countries), as `(actions, rules)` Arrow arrays exported by the
     /// PyCapsule interface.
-    #[pyo3(signature = (ips, countries=None, errors="raise"))]
+    #[pyo3(signature = (ips, countries=None, errors="raise", first_row=0))]
     fn _decide_arrow(
         &self,
         py: Python<'_>,
         ips: &Bound<'_, PyAny>,
         countries: Option<&Bound<'_, PyAny>>,
         errors: &str,
+        first_row: usize,
     ) -> PyResult<(arrow::ExportedArray, arrow::ExportedArray)> {
         let null_on_error = match errors {
             "raise" => false,
@@ -328,13 +329,14 @@ impl Matcher {
         };
         let ips = arrow::import(ips)?;
         let countries = countries.map(arrow::import).transpose()?;
+        let options = arrow::BatchOptions { null_on_error, first_row };
         let out = py.detach(|| {
             arrow::decide_arrow(
                 &self.matcher,
                 &self.geo,
                 ips.as_ref(),
                 countries.as_deref(),
-                null_on_error,
+                options,
             )
         });
         out.map_err(|e| e.into_py_err())

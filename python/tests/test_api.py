@@ -186,6 +186,84 @@ def test_decide_batch_on_binary_and_integer_addresses(docs_example):
                                    type=pa.uint32())) == expected_v4
 
 
+def test_chunked_and_stream_input_is_checked_as_a_whole(docs_example):
+    """Lengths compare whole columns, rows are numbered in the whole column,
+    and countries of any form go with addresses of any form."""
+    m = accessrules.Matcher(docs_example)
+    ch = pa.chunked_array([pa.array(["8.8.8.8"] * 2), pa.array(["8.8.8.8"] * 2)])
+    for countries in (pa.array(["US"] * 7), pa.array(["US"] * 3), ["US"] * 5):
+        with pytest.raises(ValueError, match=f"4 addresses but {len(countries)} countries"):
+            m.decide_batch(ch, countries)
+    bad = pa.chunked_array([pa.array(["8.8.8.8"] * 5), pa.array(["8.8.8.8", "bad"])])
+    with pytest.raises(ValueError, match='row 6: invalid IP address "bad"'):
+        m.decide_batch(bad)
+    with pytest.raises(ValueError, match="row 5: invalid country"):
+        m.decide_batch(bad, ["US"] * 5 + ["zz top", "US"])
+    two = pa.chunked_array([pa.array(["8.8.8.8"]), pa.array(["81.2.69.142"])])
+    expected = (["allow", "allow"], [0, 0])
+    for countries in (["US", "MX"], ("US", "MX"), pa.chunked_array([["US"], ["MX"]])):
+        actions, rules = m.decide_batch(two, countries)
+        assert (actions.to_pylist(), rules.to_pylist()) == expected
+        actions, rules = m.decide_batch(pa.array(["8.8.8.8", "81.2.69.142"]), countries)
+        assert (actions.to_pylist(), rules.to_pylist()) == expected
+    actions, _ = m.decide_batch(two, [None, "gb"])
+    assert actions.to_pylist() == ["allow", "block"]
+    # No chunk at all: the types are still checked.
+    with pytest.raises(TypeError, match="not Int64"):
+        m.decide_batch(pa.chunked_array([], pa.int64()))
+    actions, rules = m.decide_batch(pa.chunked_array([], pa.string()))
+    assert len(actions) == 0 and actions.type == pa.string() and rules.type == pa.int32()
+
+
+def test_hostile_arrow_input_is_an_error_not_a_crash(docs_example):
+    m = accessrules.Matcher(docs_example)
+    for typ in (pa.string(), pa.large_string(), pa.string_view()):
+        raw = pa.array([b"\xff", b"\xe2\x80", b"US\xff"], pa.binary()).cast(pa.binary())
+        countries = raw.view(pa.string()).cast(typ) if typ != pa.string() else raw.view(typ)
+        with pytest.raises(ValueError, match="row 0: invalid country .*not UTF-8"):
+            m.decide_batch(pa.array(["8.8.8.8"] * 3), countries)
+        actions, _ = m.decide_batch(pa.array(["8.8.8.8"] * 3), countries, errors="null")
+        assert actions.to_pylist() == [None, None, None]
+    # A capsule can be read once.
+    schema, array = pa.array(["8.8.8.8"]).__arrow_c_array__()
+
+    class Once:
+        def __arrow_c_array__(self, requested_schema=None):
+            return schema, array
+
+    m.decide_batch(Once())
+    with pytest.raises((TypeError, ValueError), match="released|already read"):
+        m.decide_batch(Once())
+    # The native import refuses a consumed capsule itself, too.
+    with pytest.raises(ValueError, match="already read"):
+        m._native._decide_arrow(Once())
+
+
+def test_text_whitespace_is_read_as_decide_reads_it(docs_example):
+    m = accessrules.Matcher(docs_example)
+    texts = [" 8.8.8.8\t", "8.8.8.8\x0b", "8.8.8.8\u00a0", "\u30002606:2800:220:1::1"]
+    actions, rules = m.decide_batch(pa.array(texts))
+    assert actions.to_pylist() == [m.decide(t).action for t in texts]
+
+
+def test_sequences_and_numpy_name_what_is_wrong(docs_example):
+    np = pytest.importorskip("numpy")
+    m = accessrules.Matcher(docs_example)
+    with pytest.raises(TypeError, match="not one bytearray"):
+        m.decide_batch(bytearray(b"8.8.8.8"))
+    with pytest.raises(TypeError, match="not a dict"):
+        m.decide_batch({"8.8.8.8": 1})
+    with pytest.raises(TypeError, match="ips: row 1 is int"):
+        m.decide_batch(["8.8.8.8", 5])
+    with pytest.raises(TypeError, match="not int"):
+        m.decide_batch(5)
+    numbers = np.array([0x08080808, 0x5102458E], dtype=np.uint32)
+    actions, _ = m.decide_batch(numbers)
+    assert actions.to_pylist() == [m.decide("8.8.8.8").action, m.decide("81.2.69.142").action]
+    actions, _ = m.decide_batch(np.array(["8.8.8.8"]), np.array(["gb"]))
+    assert actions.to_pylist() == ["block"]
+
+
 def generated_viewers(n: int, seed: int = 11):
     rng = random.Random(seed)
     out = []
