@@ -373,4 +373,8 @@ fn repeated_findings_are_grouped_and_long_lines_cut() {
     let (_, out, _) = run(&["validate", "-"], &long);
     assert!(out.lines().all(|l| l.len() < 400), "{out}");
     assert!(out.contains("non-routable-entry"));
+    // The value's true position is given once, and no origin line is empty.
+    let at = long.find("\"10.0.0.0/8\"").unwrap() + 1;
+    assert_eq!(out.matches(&format!("<stdin>:1:{at}")).count(), 1, "{out}");
+    assert!(out.lines().all(|l| !l.trim_end().ends_with(":::")), "{out}");
 }

@@ -324,7 +324,11 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
         elements.push(Level::HELP.message(help.clone()).into());
     }
     if cut {
-        elements.insert(0, origin.into());
+        // A cut snippet carries no path (its columns are the cut text's);
+        // the origin with the value's true position comes after it, so that
+        // the snippet is the primary element and no empty origin is drawn.
+        let after_snippet = usize::from(source.is_some() && d.location.span.is_some());
+        elements.insert(after_snippet, origin.into());
     }
     let report: &[Group<'_>] = &[Group::with_title(title).elements(elements)];
     renderer.render(report)
