@@ -378,3 +378,21 @@ fn repeated_findings_are_grouped_and_long_lines_cut() {
     assert_eq!(out.matches(&format!("<stdin>:1:{at}")).count(), 1, "{out}");
     assert!(out.lines().all(|l| !l.trim_end().ends_with(":::")), "{out}");
 }
+
+/// Options that only mean something for a log (`--input`) are refused
+/// with `--ip`, not silently ignored.
+#[test]
+fn log_only_options_are_refused_with_ip() {
+    for option in [
+        &["--summary", "json"][..],
+        &["--ip-field", "ClientIP"],
+        &["--country-field", "ClientCountry"],
+        &["--fields", "ClientIP,ClientCountry"],
+    ] {
+        let mut args = vec!["simulate", "examples/docs-example.json", "--ip", "8.8.8.8"];
+        args.extend_from_slice(option);
+        let (code, out, err) = run(&args, "");
+        assert_eq!(code, 2, "{option:?}: {out}{err}");
+        assert!(err.contains("cannot be used with"), "{option:?}: {err}");
+    }
+}

@@ -483,6 +483,8 @@ fn key_refusals_each_with_its_message_and_no_key_material() {
             None,
             KeyError::JwkAlg { alg: "RS512".into() },
         ),
+        // A word in the key file is not a damaged base64 `pem`.
+        ("a word", b"hello\n".to_vec(), Some(KID), KeyError::Unrecognised),
         (
             "JWK kty EC",
             with(&jwk, &|o| {

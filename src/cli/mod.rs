@@ -131,18 +131,18 @@ struct SimulateArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "ip")]
     input: Option<String>,
     /// The CSV column or NDJSON key holding the viewer's address.
-    #[arg(long, value_name = "NAME", requires = "input")]
+    #[arg(long, value_name = "NAME", conflicts_with = "ip")]
     ip_field: Option<String>,
     /// The CSV column or NDJSON key holding the viewer's country (- for
     /// none: GeoIP decides).
-    #[arg(long, value_name = "NAME", requires = "input")]
+    #[arg(long, value_name = "NAME", conflicts_with = "ip")]
     country_field: Option<String>,
     /// The column names of a CSV/TSV without a header line (Logpush's
     /// field list), comma-separated.
-    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "input")]
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', conflicts_with = "ip")]
     fields: Option<Vec<String>>,
     /// The end summary on standard error: `human`, or `json` (one object).
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Human, requires = "input")]
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human, conflicts_with = "ip")]
     summary: SummaryFormat,
     #[command(flatten)]
     geo: GeoArgs,

@@ -102,8 +102,12 @@ pub fn load(arg: &str, max: usize) -> anyhow::Result<(String, Vec<u8>)> {
     if is_token_text && !path.exists() {
         return check_size(("<argument>".into(), arg.as_bytes().to_vec()), max);
     }
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open token file {arg}"))?;
+    let file = std::fs::File::open(path).with_context(|| {
+        format!(
+            "cannot open token file {arg} (read as a path: a token starts with eyJ, a playback \
+             URL with http)"
+        )
+    })?;
     file.take(limit)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read token file {arg}"))?;

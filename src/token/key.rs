@@ -374,8 +374,11 @@ fn read(input: &[u8]) -> Result<Parsed, KeyError> {
         }
         return read_pem(&text).map(|material| Parsed { id: None, material, notes });
     }
-    // The base64 `pem` string alone.
-    if text.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n \t".contains(&b)) {
+    // The base64 `pem` string alone: the base64 of `-----BEGIN` starts
+    // `LS0t`; other base64-looking text counts only when long enough to be
+    // a key (a short word is not a damaged key, it is not a key).
+    let base64_like = text.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n \t".contains(&b));
+    if base64_like && (text.starts_with("LS0t") || text.len() >= 200) {
         let pem = decode_pem_field(&text, FIELD_PEM)?;
         notes.push(KeyNote::Base64Pem);
         return read_pem(&pem).map(|material| Parsed { id: None, material, notes });
