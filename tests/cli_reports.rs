@@ -198,6 +198,9 @@ fn explain_json_has_viewer_country_rules_and_decision() {
     let v = explain_json(rules, &["--ip", "::ffff:81.2.69.142"]);
     assert_eq!(v["ip"], "81.2.69.142");
     assert_eq!(v["ip_as_written"], "::ffff:81.2.69.142");
+    assert_eq!(v["special_purpose"], Value::Null);
+    let private = explain_json(rules, &["--ip", "10.1.2.3"]);
+    assert_eq!(private["special_purpose"], "a private range (RFC 1918)");
     assert_eq!((v["country"].as_str(), v["country_source"].as_str()), (Some("GB"), Some("geoip")));
     assert_eq!(v["geoip"]["field"], "country_code");
     assert_eq!(v["geoip"]["has_record"], true);

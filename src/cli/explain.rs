@@ -200,6 +200,8 @@ fn explanation_json(
     json!({
         "ip": e.viewer.ip().to_string(),
         "ip_as_written": ip.to_string(),
+        // Why no real viewer has this address (`null`: a public address).
+        "special_purpose": accessrules::input::special_purpose(e.viewer.ip()),
         "country": code(e.viewer.country()),
         "country_source": source,
         "geoip": {
