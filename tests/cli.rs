@@ -396,3 +396,18 @@ fn log_only_options_are_refused_with_ip() {
         assert!(err.contains("cannot be used with"), "{option:?}: {err}");
     }
 }
+
+/// A token's findings point into its decoded payload: the snippet header
+/// says so, and the summary names the file as given.
+#[test]
+fn token_findings_are_labelled_as_the_decoded_payload() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let payload = r#"{"sub":"v","kid":"k","exp":4000000000,"accessRules":[{"type":"ip.geoip.country","country":["UK"],"action":"allow"}]}"#;
+    let token = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256","kid":"k"}"#), b64(payload));
+    let (code, out, _) = run(&["validate", "-"], &token);
+    assert_eq!(code, 1, "{out}");
+    let at = payload.find("\"UK\"").unwrap() + 1;
+    assert!(out.contains(&format!("--> <stdin> (decoded token payload):1:{at}")), "{out}");
+    assert!(out.contains("\n<stdin>: invalid: "), "{out}");
+}

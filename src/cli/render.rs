@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use accessrules::geo::GeoDatabase;
-use accessrules::{Code, Diagnostic, Severity, Validation};
+use accessrules::{Code, Diagnostic, InputForm, Severity, Validation};
 use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 
 /// `{"file": "...", "valid": bool, "errors": N, "warnings": N,
@@ -49,6 +49,17 @@ pub fn write_human(
 ) -> io::Result<()> {
     let renderer = if colour { Renderer::styled() } else { Renderer::plain() };
     let source = v.source();
+    // A token's findings point into its decoded payload, not the file's text.
+    let decoded = v.document().is_some_and(|d| {
+        matches!(d.form(), InputForm::Jwt | InputForm::TokenResponse | InputForm::PlaybackUrl)
+    });
+    let origin_label;
+    let origin = if decoded {
+        origin_label = format!("{file} (decoded token payload)");
+        origin_label.as_str()
+    } else {
+        file
+    };
     // Repeated findings are grouped: the first few of a code per rule are
     // shown, the rest counted (the JSON output lists every one).
     let mut seen: std::collections::HashMap<(Code, &str), usize> = Default::default();
@@ -64,7 +75,7 @@ pub fn write_human(
             }
             continue;
         }
-        writeln!(out, "{}", render_one(&renderer, d, source, file))?;
+        writeln!(out, "{}", render_one(&renderer, d, source, origin))?;
         writeln!(out)?;
     }
     for ((code, rule), count) in hidden {
