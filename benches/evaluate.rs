@@ -81,6 +81,29 @@ fn db() -> Db {
     Db { nets: inputs::nets_only(&inputs::database_networks()) }
 }
 
+/// The batch path of `simulate --input` and the Python binding: countries
+/// by `GeoDatabase::resolve_batch`, decisions by `Matcher::decide_batch`,
+/// buffers reused.
+#[derive(Default)]
+struct Batch {
+    countries: Vec<Option<CountryCode>>,
+    viewers: Vec<Viewer>,
+    decisions: Vec<Decision>,
+}
+
+impl Batch {
+    fn decide(&mut self, matcher: &Matcher, geo: &GeoDatabase, ips: &[IpAddr]) -> &[Decision] {
+        self.countries.clear();
+        geo.resolve_batch(ips, &mut self.countries);
+        self.viewers.clear();
+        let resolved = ips.iter().zip(&self.countries);
+        self.viewers.extend(resolved.map(|(&ip, &country)| Viewer::new(ip, country)));
+        self.decisions.clear();
+        matcher.decide_batch(&self.viewers, &mut self.decisions);
+        &self.decisions
+    }
+}
+
 fn docs_example(c: &mut Criterion, db: &Db) {
     let rules = rules_of(inputs::DOCS_EXAMPLE);
     let matcher = Matcher::new(&rules).unwrap();
@@ -99,18 +122,10 @@ fn docs_example(c: &mut Criterion, db: &Db) {
             }
         })
     });
-    // The batch path of `simulate --input`: countries by
-    // `GeoDatabase::resolve_batch`, decisions by `Matcher::decide_batch`.
-    let (mut countries, mut batch, mut decisions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut batch = Batch::default();
     g.bench_function("compiled_batch", |b| {
         b.iter(|| {
-            countries.clear();
-            geo.resolve_batch(black_box(&viewers), &mut countries);
-            batch.clear();
-            batch.extend(viewers.iter().zip(&countries).map(|(&ip, &c)| Viewer::new(ip, c)));
-            decisions.clear();
-            matcher.decide_batch(&batch, &mut decisions);
-            black_box(&decisions);
+            black_box(batch.decide(&matcher, &geo, black_box(&viewers)));
         })
     });
     g.bench_function("plain", |b| {
@@ -298,15 +313,9 @@ fn python_inputs(c: &mut Criterion) {
     let ips: Vec<IpAddr> = texts.iter().map(|t| t.parse().unwrap()).collect();
     let mut g = c.benchmark_group("python_inputs");
     g.throughput(Throughput::Elements(ROWS as u64)).sample_size(10);
-    let (mut countries, mut batch, mut decisions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut batch = Batch::default();
     let mut decide = |ips: &[IpAddr]| {
-        countries.clear();
-        geo.resolve_batch(ips, &mut countries);
-        batch.clear();
-        batch.extend(ips.iter().zip(&countries).map(|(&ip, &c)| Viewer::new(ip, c)));
-        decisions.clear();
-        matcher.decide_batch(&batch, &mut decisions);
-        black_box(&decisions);
+        black_box(batch.decide(&matcher, &geo, ips));
     };
     g.bench_function("docs_example_parsed", |b| {
         b.iter(|| ips.chunks(BATCH).for_each(|chunk| decide(black_box(chunk))))
