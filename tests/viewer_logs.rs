@@ -182,6 +182,10 @@ fn csv_with_a_header_as_spreadsheets_write_it() {
             b"\"note\",\"remote_addr\",\"cf-ipcountry\"\n\"a, \"\"b\"\"\nc\",\"81.2.69.142\",\"de\"\n\"\",\"8.8.8.8\",\"\"\n",
         ),
         ("repeated header", b"ip\tcountry\n81.2.69.142\tde\nip\tcountry\n8.8.8.8\t-\n"),
+        // Headers as exports write them: any case, spaces or punctuation.
+        ("export names", b"Date,IP Address,Country Code\n1,81.2.69.142,de\n2,8.8.8.8,\n"),
+        ("W3C names", b"date,c-ip,Client Country\n1,81.2.69.142,de\n2,8.8.8.8,\n"),
+        ("snake and kebab", b"Source-IP;CF_IPCountry\n81.2.69.142;de\n8.8.8.8;\n"),
     ];
     for (what, bytes) in cases {
         let r = simulate(bytes, &[]);

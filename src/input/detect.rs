@@ -64,7 +64,7 @@ fn columns(
     };
     let ip = match &hints.ip_field {
         Some(f) => find(&|n| n.eq_ignore_ascii_case(f)),
-        None => find(&|n| names::IP.iter().any(|k| k.eq_ignore_ascii_case(n))),
+        None => find(&|n| names::is_ip_header(n)),
     };
     let ip = match ip.as_slice() {
         [] => return Ok(None),
@@ -88,16 +88,14 @@ fn columns(
             }
         },
         CountryKey::Known => {
-            let known = find(&|n| names::COUNTRY.iter().any(|k| k.eq_ignore_ascii_case(n)));
+            let known = find(&|n| names::header_is(n, names::COUNTRY));
             if known.len() > 1 {
                 return Err(DetectError(format!(
                     "two country columns, {:?} and {:?}: name one with --country-field",
                     names_found[known[0]], names_found[known[1]]
                 )));
             }
-            let odd = find(&|n| {
-                looks_like_country(n) && !names::COUNTRY.iter().any(|k| k.eq_ignore_ascii_case(n))
-            });
+            let odd = find(&|n| looks_like_country(n) && !names::header_is(n, names::COUNTRY));
             if let Some(&i) = odd.first() {
                 return Err(DetectError(format!(
                     "column {:?} looks like a country but is not one accessrules reads ({}); \

@@ -45,8 +45,36 @@ use crate::rules::CountryCode;
 pub mod names {
     /// Keys and columns holding the viewer's address.
     pub const IP: &[&str] = &["ClientIP", "ip", "client_ip", "remote_addr"];
+    /// More CSV header names of the address, as exports write them (W3C's
+    /// `c-ip`, spreadsheets' `IP Address`, ...).
+    pub const IP_HEADERS: &[&str] = &[
+        "IP Address",
+        "Client IP Address",
+        "Remote IP",
+        "Source IP",
+        "src_ip",
+        "c-ip",
+        "Viewer IP",
+    ];
     /// Keys and columns holding the viewer's country.
     pub const COUNTRY: &[&str] = &["ClientCountry", "country", "country_code", "cf-ipcountry"];
+
+    /// Whether CSV header `name` is one of `known`: compared in any case
+    /// and ignoring everything but letters and digits, so `IP Address`,
+    /// `ip_address` and `ip-address` are one name, as are `Country Code`
+    /// and `country_code`.
+    pub fn header_is(name: &str, known: &[&str]) -> bool {
+        let fold = |s: &str| -> String {
+            s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+        };
+        let name = fold(name);
+        !name.is_empty() && known.iter().any(|k| fold(k) == name)
+    }
+
+    /// Whether CSV header `name` holds the viewer's address.
+    pub fn is_ip_header(name: &str) -> bool {
+        header_is(name, IP) || header_is(name, IP_HEADERS)
+    }
     /// Logpush's field saying who made the request.
     pub const REQUEST_SOURCE: &str = "ClientRequestSource";
     /// The [`REQUEST_SOURCE`] of a viewer's request (others: Worker
