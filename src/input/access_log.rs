@@ -76,8 +76,22 @@ fn is_host_name(b: &[u8]) -> bool {
         && b.iter().any(u8::is_ascii_alphabetic)
 }
 
+/// An address as logs write it: bare, or with a port as proxies add one
+/// (`[2001:db8::1]`, `[2001:db8::1]:443`, `192.0.2.1:443`).
 fn address(b: &[u8]) -> Option<IpAddr> {
-    fast_ip(b).or_else(|| std::str::from_utf8(b).ok()?.parse().ok())
+    let bare = |b: &[u8]| fast_ip(b).or_else(|| std::str::from_utf8(b).ok()?.parse().ok());
+    if let Some(ip) = bare(b) {
+        return Some(ip);
+    }
+    let is_port = |p: &[u8]| !p.is_empty() && p.len() <= 5 && p.iter().all(u8::is_ascii_digit);
+    if let Some(rest) = b.strip_prefix(b"[") {
+        let end = rest.iter().position(|&c| c == b']')?;
+        let after = &rest[end + 1..];
+        let port_ok = after.is_empty() || after.strip_prefix(b":").is_some_and(is_port);
+        return bare(&rest[..end]).filter(|ip| port_ok && ip.is_ipv6());
+    }
+    let colon = b.iter().rposition(|&c| c == b':')?;
+    bare(&b[..colon]).filter(|ip| ip.is_ipv4() && is_port(&b[colon + 1..]))
 }
 
 /// Whether a line looks like an access log line (for detection).
@@ -218,6 +232,18 @@ mod tests {
             "81.2.69.142"
         );
         assert_eq!(ip(&format!("162.158.1.1 - - {t} \"-\"")).unwrap(), "162.158.1.1");
+        // Addresses with brackets or a port, as some servers and proxies write them.
+        assert_eq!(ip(&format!("[2001:db8::1] - - {t}")).unwrap(), "2001:db8::1");
+        assert_eq!(ip(&format!("[2001:db8::1]:443 - - {t}")).unwrap(), "2001:db8::1");
+        assert_eq!(
+            ip(&format!("10.0.0.2 - - {t} \"[2606:2800:220:1::1]:5000, 81.2.69.142:80\"")).unwrap(),
+            "81.2.69.142"
+        );
+        for bad in
+            ["[81.2.69.142]", "[2001:db8::1]x", "[2001:db8::1]:", "81.2.69.142:x", "2001:db8::1]"]
+        {
+            assert!(ip(&format!("{bad} - - {t}")).is_err(), "{bad}");
+        }
         assert_eq!(ip(&format!("8.8.8.8 - - {t} \"81.2.69.142\"")).unwrap(), "8.8.8.8");
     }
 }
