@@ -166,6 +166,13 @@ fn ip_field_and_country_field_name_other_keys_and_columns() {
     assert!(r.err.contains("column \"cc\" looks like a country"), "{}", r.err);
     let r = simulate(b"ip,cc\n8.8.8.8,US\n", &["--country-field", "cc"]);
     assert_eq!(r.viewers(), pairs(&[("8.8.8.8", "US")]), "{}", r.err);
+    // A bad country in a log line gets the suggestion `--country` gives.
+    let r = simulate(b"8.8.8.8,UK\n81.2.69.142\n", &[]);
+    assert!(
+        r.err.contains("line 1: invalid country \"UK\"") && r.err.contains("did you mean GB?"),
+        "{}",
+        r.err
+    );
     let r = simulate(b"8.8.8.8\n", &["--ip-field", "addr"]);
     assert_eq!(r.code, 2);
     assert!(r.err.contains("--ip-field \"addr\""), "{}", r.err);

@@ -225,9 +225,13 @@ pub(crate) fn line_country(cc: &[u8]) -> Result<LineCountry, String> {
         [x, y] if x.eq_ignore_ascii_case(&b'x') && y.eq_ignore_ascii_case(&b'x') => {
             Ok(LineCountry::Unknown)
         }
-        _ => country_from_bytes(cc)
-            .map(LineCountry::Code)
-            .ok_or_else(|| format!("invalid country {:?}", shown(cc))),
+        _ => country_from_bytes(cc).map(LineCountry::Code).ok_or_else(|| {
+            // The message of `--country`, with its suggestion (`UK`: GB).
+            std::str::from_utf8(cc)
+                .ok()
+                .and_then(|text| crate::rules::country::viewer_country(text).err())
+                .unwrap_or_else(|| format!("invalid country {:?}", shown(cc)))
+        }),
     }
 }
 
