@@ -166,6 +166,16 @@ fn ip_field_and_country_field_name_other_keys_and_columns() {
     assert!(r.err.contains("column \"cc\" looks like a country"), "{}", r.err);
     let r = simulate(b"ip,cc\n8.8.8.8,US\n", &["--country-field", "cc"]);
     assert_eq!(r.viewers(), pairs(&[("8.8.8.8", "US")]), "{}", r.err);
+    // A header without an address column is named, not read as bad lines.
+    let r = simulate(b"time,ip_address_v4,country\n2024,8.8.8.8,US\n", &[]);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.err.contains("the header names no address column (the columns are time, ip_address_v4, country); name it with --ip-field"), "{}", r.err);
+    // --ip-field and --country-field name columns as detection does.
+    let r = simulate(
+        b"Remote Address;Country Code\n81.2.69.142;de\n8.8.8.8;\n",
+        &["--ip-field", "remote_address", "--country-field", "country-code"],
+    );
+    assert_eq!(r.viewers(), pairs(&[("81.2.69.142", "DE"), ("8.8.8.8", "US")]), "{}", r.err);
     // A bad country in a log line gets the suggestion `--country` gives.
     let r = simulate(b"8.8.8.8,UK\n81.2.69.142\n", &[]);
     assert!(
@@ -193,6 +203,7 @@ fn csv_with_a_header_as_spreadsheets_write_it() {
         ("export names", b"Date,IP Address,Country Code\n1,81.2.69.142,de\n2,8.8.8.8,\n"),
         ("W3C names", b"date,c-ip,Client Country\n1,81.2.69.142,de\n2,8.8.8.8,\n"),
         ("snake and kebab", b"Source-IP;CF_IPCountry\n81.2.69.142;de\n8.8.8.8;\n"),
+        ("Cloudflare header", b"CF-Connecting-IP,CF-IPCountry\n81.2.69.142,de\n8.8.8.8,\n"),
     ];
     for (what, bytes) in cases {
         let r = simulate(bytes, &[]);

@@ -83,7 +83,14 @@ fn address(b: &[u8]) -> Option<IpAddr> {
     if let Some(ip) = bare(b) {
         return Some(ip);
     }
-    let is_port = |p: &[u8]| !p.is_empty() && p.len() <= 5 && p.iter().all(u8::is_ascii_digit);
+    let is_port = |p: &[u8]| {
+        let digits = !p.is_empty() && p.iter().all(u8::is_ascii_digit);
+        digits
+            && std::str::from_utf8(p)
+                .ok()
+                .and_then(|p| p.parse::<u16>().ok())
+                .is_some_and(|p| p > 0)
+    };
     if let Some(rest) = b.strip_prefix(b"[") {
         let end = rest.iter().position(|&c| c == b']')?;
         let after = &rest[end + 1..];
@@ -239,9 +246,16 @@ mod tests {
             ip(&format!("10.0.0.2 - - {t} \"[2606:2800:220:1::1]:5000, 81.2.69.142:80\"")).unwrap(),
             "81.2.69.142"
         );
-        for bad in
-            ["[81.2.69.142]", "[2001:db8::1]x", "[2001:db8::1]:", "81.2.69.142:x", "2001:db8::1]"]
-        {
+        for bad in [
+            "[81.2.69.142]",
+            "[2001:db8::1]x",
+            "[2001:db8::1]:",
+            "81.2.69.142:x",
+            "2001:db8::1]",
+            "81.2.69.142:0",
+            "81.2.69.142:65536",
+            "[2001:db8::1]:+80",
+        ] {
             assert!(ip(&format!("{bad} - - {t}")).is_err(), "{bad}");
         }
         assert_eq!(ip(&format!("8.8.8.8 - - {t} \"81.2.69.142\"")).unwrap(), "8.8.8.8");

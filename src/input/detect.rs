@@ -63,7 +63,7 @@ fn columns(
         names_found.iter().enumerate().filter(|(_, n)| wanted(n)).map(|(i, _)| i).collect()
     };
     let ip = match &hints.ip_field {
-        Some(f) => find(&|n| n.eq_ignore_ascii_case(f)),
+        Some(f) => find(&|n| names::header_is(n, &[f.as_str()])),
         None => find(&|n| names::is_ip_header(n)),
     };
     let ip = match ip.as_slice() {
@@ -78,7 +78,7 @@ fn columns(
     };
     let country = match country_key(hints) {
         CountryKey::Ignored => None,
-        CountryKey::Named(f) => match find(&|n| n.eq_ignore_ascii_case(&f)).first() {
+        CountryKey::Named(f) => match find(&|n| names::header_is(n, &[f.as_str()])).first() {
             Some(&i) => Some(i),
             None => {
                 return Err(DetectError(format!(
@@ -109,6 +109,21 @@ fn columns(
     };
     let source = find(&|n| n.eq_ignore_ascii_case(names::REQUEST_SOURCE)).first().copied();
     Ok(Some(Columns { delimiter, names: names_found, ip, country, source, header }))
+}
+
+/// The fields of `line` when it reads as a header: two or more fields (by
+/// `,`, `;`, tab or `|`), each a name (a letter first; letters, digits,
+/// spaces, `_`, `-`, `.`), none of them an address.
+fn header_names(line: &[u8]) -> Option<Vec<String>> {
+    b",;\t|".iter().find_map(|&delimiter| {
+        let found = names_of(line, delimiter)?;
+        let is_name = |n: &String| {
+            n.starts_with(|c: char| c.is_ascii_alphabetic())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || " _-.".contains(c))
+                && plain::parse_ip(n.as_bytes()).is_err()
+        };
+        (found.len() >= 2 && found.iter().all(is_name)).then_some(found)
+    })
 }
 
 /// Chooses the reader for a log starting with `sample` (its first bytes:
@@ -201,6 +216,17 @@ pub fn detect(sample: &[u8], hints: &Hints) -> Result<Reader, DetectError> {
         return Err(DetectError(format!(
             "--ip-field {f:?}: the first line is neither a header naming that column nor an NDJSON object: {:?}",
             plain::shown(first)
+        )));
+    }
+    // A header of names without an address column: say so, rather than
+    // reading every line as a bad plain line.
+    if let Some(found) = header_names(first) {
+        return Err(DetectError(format!(
+            "the header names no address column (the columns are {}); name it with --ip-field \
+             (known: {}, {})",
+            found.join(", "),
+            names::IP.join(", "),
+            names::IP_HEADERS.join(", ")
         )));
     }
     if hints.country_field.is_some() {

@@ -49,12 +49,17 @@ pub mod names {
     /// `c-ip`, spreadsheets' `IP Address`, ...).
     pub const IP_HEADERS: &[&str] = &[
         "IP Address",
+        "ip_addr",
         "Client IP Address",
+        "Client Address",
         "Remote IP",
+        "Remote Address",
         "Source IP",
         "src_ip",
         "c-ip",
         "Viewer IP",
+        "CF-Connecting-IP",
+        "True-Client-IP",
     ];
     /// Keys and columns holding the viewer's country.
     pub const COUNTRY: &[&str] = &["ClientCountry", "country", "country_code", "cf-ipcountry"];

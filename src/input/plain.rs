@@ -227,10 +227,19 @@ pub(crate) fn line_country(cc: &[u8]) -> Result<LineCountry, String> {
         }
         _ => country_from_bytes(cc).map(LineCountry::Code).ok_or_else(|| {
             // The message of `--country`, with its suggestion (`UK`: GB).
-            std::str::from_utf8(cc)
-                .ok()
-                .and_then(|text| crate::rules::country::viewer_country(text).err())
-                .unwrap_or_else(|| format!("invalid country {:?}", shown(cc)))
+            match std::str::from_utf8(cc) {
+                Ok(text) => crate::rules::country::viewer_country(text)
+                    .err()
+                    .unwrap_or_else(|| format!("invalid country {:?}", shown(cc))),
+                Err(_) => {
+                    let hex: Vec<String> = cc.iter().take(16).map(|b| format!("{b:02x}")).collect();
+                    format!(
+                        "invalid country: not UTF-8 (bytes {}); expected an ISO 3166-1 alpha-2 \
+                         code such as US",
+                        hex.join(" ")
+                    )
+                }
+            }
         }),
     }
 }
