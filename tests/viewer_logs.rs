@@ -176,6 +176,11 @@ fn ip_field_and_country_field_name_other_keys_and_columns() {
         &["--ip-field", "remote_address", "--country-field", "country-code"],
     );
     assert_eq!(r.viewers(), pairs(&[("81.2.69.142", "DE"), ("8.8.8.8", "US")]), "{}", r.err);
+    // A run that read no viewer: exit 2, and the JSON summary (simulate()
+    // asks for it) still on the last line, naming the error.
+    let r = simulate(b"8.8.8.8,UK\n", &[]);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.summary()["error"].as_str().unwrap().contains("every line was bad"), "{}", r.err);
     // A bad country in a log line gets the suggestion `--country` gives.
     let r = simulate(b"8.8.8.8,UK\n81.2.69.142\n", &[]);
     assert!(

@@ -534,28 +534,37 @@ pub fn run(
         summary.print(options.summary, true);
         std::process::exit(super::interrupt::EXIT_INTERRUPTED);
     }
-    summary.print(options.summary, false);
-    if run.stats.viewers == 0 {
-        let why = if lines == 0 {
-            "the input is empty".to_owned()
-        } else if run.stats.bad_lines == lines {
-            format!(
-                "every line was bad ({}); expected {}",
-                plural(lines, "line", "lines"),
-                line_reader.describe()
-            )
-        } else {
-            format!(
-                "{} read: {} bad, {} not from viewers, the rest blank, comments or headers; expected {}",
-                plural(lines, "line", "lines"),
-                run.stats.bad_lines,
-                run.stats.not_viewers,
-                line_reader.describe()
-            )
-        };
-        return Err(Failure::Error(anyhow::anyhow!("no viewer read from {input}: {why}")));
+    if run.stats.viewers > 0 {
+        summary.print(options.summary, false);
+        return Ok(());
     }
-    Ok(())
+    let why = if lines == 0 {
+        "the input is empty".to_owned()
+    } else if run.stats.bad_lines == lines {
+        format!(
+            "every line was bad ({}); expected {}",
+            plural(lines, "line", "lines"),
+            line_reader.describe()
+        )
+    } else {
+        format!(
+            "{} read: {} bad, {} not from viewers, the rest blank, comments or headers; expected {}",
+            plural(lines, "line", "lines"),
+            run.stats.bad_lines,
+            run.stats.not_viewers,
+            line_reader.describe()
+        )
+    };
+    let error = anyhow::anyhow!("no viewer read from {input}: {why}");
+    if options.summary == SummaryFormat::Json {
+        // The JSON summary stays the last line of standard error: the
+        // error is printed before it (and named in it).
+        eprintln!("accessrules: error: {error}");
+        summary.print_json(false, Some(&error.to_string()));
+        return Err(Failure::Status(2));
+    }
+    summary.print(options.summary, false);
+    Err(Failure::Error(error))
 }
 
 /// `1 viewer`, `2 viewers`.
@@ -607,8 +616,8 @@ impl Summary<'_> {
             );
         }
         if format == SummaryFormat::Json {
-            let json = self.json(interrupted);
-            let _ = writeln!(err, "{json}");
+            drop(err);
+            self.print_json(interrupted, None);
             return;
         }
         let _ = writeln!(
@@ -667,6 +676,16 @@ impl Summary<'_> {
     }
 
     /// The `--summary json` object (one line).
+    /// The JSON summary, one line on standard error; `error` (when the
+    /// run failed) added as `"error"`.
+    fn print_json(&self, interrupted: bool, error: Option<&str>) {
+        let mut json = self.json(interrupted);
+        if let Some(error) = error {
+            json["error"] = serde_json::Value::from(error);
+        }
+        let _ = writeln!(io::stderr().lock(), "{json}");
+    }
+
     fn json(&self, interrupted: bool) -> serde_json::Value {
         let s = self.stats;
         let rules: Vec<serde_json::Value> = self
