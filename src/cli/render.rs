@@ -194,7 +194,7 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
     if !d.location.path.is_empty() {
         title.push_str(&format!(" [at {}]", d.location.path));
     }
-    let title = level.primary_title(title).id(d.code.as_str());
+    let title = level.clone().primary_title(title).id(d.code.as_str());
     let mut elements: Vec<Element<'_>> = Vec::new();
     // The snippet's header gives file:line:column; when a long line is cut
     // (or there is no source) an explicit origin gives the value's position.
@@ -335,11 +335,13 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>, file: &
         elements.push(Level::HELP.message(help.clone()).into());
     }
     if cut {
-        // A cut snippet carries no path (its columns are the cut text's);
-        // the origin with the value's true position comes after it, so that
-        // the snippet is the primary element and no empty origin is drawn.
-        let after_snippet = usize::from(source.is_some() && d.location.span.is_some());
-        elements.insert(after_snippet, origin.into());
+        // A cut snippet carries no path (its columns are the cut text's):
+        // the title's group holds the origin with the value's true
+        // position, the snippet follows in a group of its own (in one
+        // group it would be drawn as a second, empty ` ::: ` origin).
+        let report =
+            [Group::with_title(title).element(origin), Group::with_level(level).elements(elements)];
+        return renderer.render(&report);
     }
     let report: &[Group<'_>] = &[Group::with_title(title).elements(elements)];
     renderer.render(report)
