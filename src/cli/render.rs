@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use accessrules::geo::GeoDatabase;
-use accessrules::{Code, Diagnostic, InputForm, Severity, Validation};
+use accessrules::{Code, Diagnostic, Severity, Validation};
 use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 
 /// `{"file": "...", "valid": bool, "errors": N, "warnings": N,
@@ -50,9 +50,7 @@ pub fn write_human(
     let renderer = if colour { Renderer::styled() } else { Renderer::plain() };
     let source = v.source();
     // A token's findings point into its decoded payload, not the file's text.
-    let decoded = v.document().is_some_and(|d| {
-        matches!(d.form(), InputForm::Jwt | InputForm::TokenResponse | InputForm::PlaybackUrl)
-    });
+    let decoded = v.document().is_some_and(|d| d.form().is_signed_token());
     let origin_label;
     let origin = if decoded {
         origin_label = format!("{file} (decoded token payload)");
